@@ -1,0 +1,29 @@
+// xxHash from WebAssembly. It needs one async initialisation; openStore awaits it before any
+// encode or decode runs, and the functions below assert that it did.
+import xxhash from 'xxhash-wasm';
+import { assert } from '../assert.js';
+
+type Hasher = Awaited<ReturnType<typeof xxhash>>;
+let hasher: Hasher | null = null;
+
+export async function initChecksum(): Promise<void> {
+  if (hasher === null) hasher = await xxhash();
+}
+
+/** xxh64 (seed 0) of the bytes: the record checksum. */
+export function checksum64(bytes: Uint8Array): bigint {
+  assert(hasher !== null, 'initChecksum() must run first');
+  return hasher.h64Raw(bytes);
+}
+
+/** xxh32 (seed 0): index keys and index-file checksums, where 32 bits are enough. */
+export function hash32(bytes: Uint8Array): number {
+  assert(hasher !== null, 'initChecksum() must run first');
+  return hasher.h32Raw(bytes) >>> 0;
+}
+
+/** xxh32 of a string's UTF-8 bytes. */
+export function hashString32(text: string): number {
+  assert(hasher !== null, 'initChecksum() must run first');
+  return hasher.h32(text) >>> 0;
+}

@@ -1,0 +1,103 @@
+// A read-only view of one stored record. Fields decode lazily: a read that only forwards the
+// bytes (the server's wire path) never allocates a string for them.
+import { Field, FLAG_ESCAPE, FLAG_METADATA, RECORD_HEADER_BYTES } from './record.js';
+import { readU64 } from './u64.js';
+
+export class EventView {
+  /** Exactly the record's bytes (a view into a cached chunk; do not write to it). */
+  readonly bytes: Buffer;
+
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+
+  get position(): number {
+    return readU64(this.bytes, Field.Position);
+  }
+
+  get timestampUs(): number {
+    return readU64(this.bytes, Field.Timestamp);
+  }
+
+  get version(): number {
+    return this.bytes.readUInt32LE(Field.Version);
+  }
+
+  get followers(): number {
+    return this.bytes.readUInt16LE(Field.Followers);
+  }
+
+  /** True when id or entity_id must be JSON-escaped on output. */
+  get needsEscape(): boolean {
+    return (this.bytes[Field.Flags]! & FLAG_ESCAPE) !== 0;
+  }
+
+  get idStart(): number {
+    return RECORD_HEADER_BYTES;
+  }
+
+  get typeStart(): number {
+    return RECORD_HEADER_BYTES + this.bytes[Field.IdLen]!;
+  }
+
+  get entityStart(): number {
+    return this.typeStart + this.bytes[Field.TypeLen]!;
+  }
+
+  get metadataStart(): number {
+    return this.entityStart + this.bytes[Field.EntityLen]!;
+  }
+
+  get payloadStart(): number {
+    return this.metadataStart + this.bytes.readUInt32LE(Field.MetadataLen);
+  }
+
+  get id(): string {
+    return this.bytes.toString('utf8', RECORD_HEADER_BYTES, this.typeStart);
+  }
+
+  get eventType(): string {
+    const start = this.typeStart;
+    return this.bytes.toString('latin1', start, start + this.bytes[Field.TypeLen]!);
+  }
+
+  get entityId(): string {
+    const start = this.entityStart;
+    return this.bytes.toString('utf8', start, start + this.bytes[Field.EntityLen]!);
+  }
+
+  /** The metadata JSON bytes, or null. */
+  get metadata(): Buffer | null {
+    if ((this.bytes[Field.Flags]! & FLAG_METADATA) === 0) return null;
+    const start = this.metadataStart;
+    return this.bytes.subarray(start, start + this.bytes.readUInt32LE(Field.MetadataLen));
+  }
+
+  /** The payload JSON bytes. */
+  get payload(): Buffer {
+    const start = this.payloadStart;
+    return this.bytes.subarray(start, start + this.bytes.readUInt32LE(Field.PayloadLen));
+  }
+
+  /** Compares the stored entity_id with UTF-8 bytes without decoding it. */
+  entityIdEquals(entityBytes: Buffer): boolean {
+    const length = this.bytes[Field.EntityLen]!;
+    if (length !== entityBytes.length) return false;
+    const start = this.entityStart;
+    return this.bytes.compare(entityBytes, 0, length, start, start + length) === 0;
+  }
+
+  eventTypeEquals(typeBytes: Buffer): boolean {
+    const length = this.bytes[Field.TypeLen]!;
+    if (length !== typeBytes.length) return false;
+    const start = this.typeStart;
+    return this.bytes.compare(typeBytes, 0, length, start, start + length) === 0;
+  }
+
+  eventTypeStartsWith(prefixBytes: Buffer): boolean {
+    const length = prefixBytes.length;
+    if (length > this.bytes[Field.TypeLen]!) return false;
+    const start = this.typeStart;
+    return this.bytes.compare(prefixBytes, 0, length, start, start + length) === 0;
+  }
+}

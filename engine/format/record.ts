@@ -1,0 +1,149 @@
+// The record: one event on disk. Byte table in docs/FORMAT.md. Pure functions over Buffers.
+//
+//   0  u64 checksum      xxh64 of bytes [8, length): header and body
+//   8  u32 length        whole record, header included
+//  12  u8  format        RECORD_FORMAT
+//  13  u8  flags         FLAG_ESCAPE | FLAG_METADATA
+//  14  u16 followers     records after this one in the same atomic batch
+//  16  u64 position
+//  24  u64 timestamp_us
+//  32  u32 version       the entity's version
+//  36  u8  id_len, 37 u8 type_len, 38 u8 entity_len, 39 u8 reserved (0)
+//  40  u32 metadata_len
+//  44  u32 payload_len
+//  48  id, event_type, entity_id, metadata, payload
+import { checksum64 } from './checksum.js';
+import { readU64, writeU64 } from './u64.js';
+
+export const RECORD_FORMAT = 1;
+export const RECORD_HEADER_BYTES = 48;
+/** A string field (id or entity_id) holds '"' or '\' and must be escaped in JSON output. */
+export const FLAG_ESCAPE = 1;
+/** The record carries metadata (absent means null). */
+export const FLAG_METADATA = 2;
+const FLAGS_KNOWN = FLAG_ESCAPE | FLAG_METADATA;
+
+/** Byte offsets of the header fields. */
+export const Field = {
+  Checksum: 0,
+  Length: 8,
+  Format: 12,
+  Flags: 13,
+  Followers: 14,
+  Position: 16,
+  Timestamp: 24,
+  Version: 32,
+  IdLen: 36,
+  TypeLen: 37,
+  EntityLen: 38,
+  Reserved: 39,
+  MetadataLen: 40,
+  PayloadLen: 44,
+} as const;
+
+/** One event ready to be encoded: strings as UTF-8 byte lengths already measured. */
+export interface RecordInput {
+  id: string;
+  idBytes: number;
+  eventType: string;
+  typeBytes: number;
+  entityId: string;
+  entityBytes: number;
+  metadata: Uint8Array | null;
+  payload: Uint8Array;
+  position: number;
+  timestampUs: number;
+  version: number;
+  followers: number;
+  escape: boolean;
+}
+
+export function recordLength(input: RecordInput): number {
+  const metadataBytes = input.metadata === null ? 0 : input.metadata.byteLength;
+  return (
+    RECORD_HEADER_BYTES +
+    input.idBytes +
+    input.typeBytes +
+    input.entityBytes +
+    metadataBytes +
+    input.payload.byteLength
+  );
+}
+
+/** Encodes the record at target[offset..]; returns its length. The target must have room. */
+export function writeRecord(target: Buffer, offset: number, input: RecordInput): number {
+  const length = recordLength(input);
+  const metadataBytes = input.metadata === null ? 0 : input.metadata.byteLength;
+  target.writeUInt32LE(length, offset + Field.Length);
+  target[offset + Field.Format] = RECORD_FORMAT;
+  target[offset + Field.Flags] =
+    (input.escape ? FLAG_ESCAPE : 0) | (input.metadata === null ? 0 : FLAG_METADATA);
+  target.writeUInt16LE(input.followers, offset + Field.Followers);
+  writeU64(target, input.position, offset + Field.Position);
+  writeU64(target, input.timestampUs, offset + Field.Timestamp);
+  target.writeUInt32LE(input.version, offset + Field.Version);
+  target[offset + Field.IdLen] = input.idBytes;
+  target[offset + Field.TypeLen] = input.typeBytes;
+  target[offset + Field.EntityLen] = input.entityBytes;
+  target[offset + Field.Reserved] = 0;
+  target.writeUInt32LE(metadataBytes, offset + Field.MetadataLen);
+  target.writeUInt32LE(input.payload.byteLength, offset + Field.PayloadLen);
+  let at = offset + RECORD_HEADER_BYTES;
+  at += target.write(input.id, at, 'utf8');
+  at += target.write(input.eventType, at, 'utf8');
+  at += target.write(input.entityId, at, 'utf8');
+  if (input.metadata !== null) {
+    target.set(input.metadata, at);
+    at += metadataBytes;
+  }
+  target.set(input.payload, at);
+  at += input.payload.byteLength;
+  if (at - offset !== length) throw new Error('assertion failed: record length mismatch');
+  const sum = checksum64(target.subarray(offset + Field.Length, offset + length));
+  target.writeBigUInt64LE(sum, offset + Field.Checksum);
+  return length;
+}
+
+/**
+ * Checks the record at buf[offset..end): structure, then checksum. Returns its length, or a
+ * string naming what is wrong. Never throws on any bytes.
+ */
+export function checkRecord(buf: Buffer, offset: number, end: number): number | string {
+  if (end - offset < RECORD_HEADER_BYTES) return 'truncated header';
+  const length = buf.readUInt32LE(offset + Field.Length);
+  if (length < RECORD_HEADER_BYTES) return `length ${length} below header size`;
+  if (length > end - offset) return `length ${length} runs past the end`;
+  if (buf[offset + Field.Format] !== RECORD_FORMAT) {
+    return `unknown record format ${buf[offset + Field.Format]}`;
+  }
+  const flags = buf[offset + Field.Flags] ?? 0;
+  if ((flags & ~FLAGS_KNOWN) !== 0) return `unknown flags ${flags}`;
+  const body =
+    buf[offset + Field.IdLen]! +
+    buf[offset + Field.TypeLen]! +
+    buf[offset + Field.EntityLen]! +
+    buf.readUInt32LE(offset + Field.MetadataLen) +
+    buf.readUInt32LE(offset + Field.PayloadLen);
+  if (RECORD_HEADER_BYTES + body !== length) return 'field lengths disagree with record length';
+  const stored = buf.readBigUInt64LE(offset + Field.Checksum);
+  if (checksum64(buf.subarray(offset + Field.Length, offset + length)) !== stored) {
+    return 'checksum mismatch';
+  }
+  return length;
+}
+
+export function recordPosition(buf: Buffer, offset: number): number {
+  return readU64(buf, offset + Field.Position);
+}
+
+export function recordTimestamp(buf: Buffer, offset: number): number {
+  return readU64(buf, offset + Field.Timestamp);
+}
+
+export function recordFollowers(buf: Buffer, offset: number): number {
+  return buf.readUInt16LE(offset + Field.Followers);
+}
+
+export function recordLengthAt(buf: Buffer, offset: number): number {
+  return buf.readUInt32LE(offset + Field.Length);
+}

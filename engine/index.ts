@@ -1,0 +1,22 @@
+// The engine's only public surface. The server imports from here and nowhere else in engine/.
+
+export { assert } from './assert.js';
+export { corruption, type ErrorCode, errorCodes, isStoreError, StoreError } from './errors.js';
+export { eventJson } from './format/event_json.js';
+export { EventView } from './format/event_view.js';
+export { isValidTenantId } from './format/names.js';
+export { formatTimestampUs, parseTimestampUs } from './format/timestamp.js';
+export { createNodeIo, type Io } from './io/io.js';
+export { type Limits, limits } from './limits.js';
+export type { Logger } from './log/open.js';
+export { nowUs } from './log/round.js';
+export {
+  openStore,
+  type Store,
+  type StoreConfig,
+  type StoreCounters,
+  type StoreOptions,
+} from './store/store.js';
+export type { Pull, Subscription } from './store/subscription.js';
+export { checkEntityId, checkEventType } from './store/validate.js';
+export type * from './types.js';

@@ -1,0 +1,67 @@
+// Every limit of the engine lives here, so that docs, config and tests read one table.
+// Relations between limits are asserted at the bottom of this file, at load.
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export const limits = {
+  /** Tenant ids: 1-64 of [A-Za-z0-9_-], so that no id can name a path outside the data dir. */
+  tenantIdBytesMax: 64,
+  /** event_type: lower-case letters, digits, '.', '_'. Stored in a u8 length field. */
+  eventTypeBytesMax: 128,
+  /** entity_id: any UTF-8 without control characters. Stored in a u8 length field. */
+  entityIdBytesMax: 128,
+  /** Client-supplied event id (the idempotency key). Stored in a u8 length field. */
+  eventIdBytesMax: 128,
+  /** Default ceiling of one event's payload JSON. Configurable per store. */
+  payloadBytesMaxDefault: 1 * MiB,
+  /** Ceiling of one event's metadata JSON. */
+  metadataBytesMaxDefault: 64 * KiB,
+  /** Hard ceiling of payloadBytesMax a store can be configured with (u32 length fields). */
+  payloadBytesMaxCeiling: 64 * MiB,
+  /** Events in one atomic batch. The record keeps the count of followers in a u16. */
+  batchEventsMaxDefault: 10_000,
+  batchEventsMaxCeiling: 65_535,
+  /** Segments roll when the next round would pass this size. */
+  segmentBytesMaxDefault: 128 * MiB,
+  /** Small enough for tests that roll every few records; anything smaller is a mistake. */
+  segmentBytesMin: 1 * KiB,
+  /** File offsets inside a segment are u32 in the index, so a segment (plus one round) stays below 4 GiB. */
+  segmentBytesMaxCeiling: 1024 * MiB,
+  /** The read cache (record chunks and sealed segment indexes), shared by all tenants. */
+  cacheBytesDefault: 256 * MiB,
+  /** Reads are cached in record-aligned chunks that start in each span of this many bytes. */
+  chunkBytes: 64 * KiB,
+  /** Events one read may return. */
+  readLimitDefault: 1000,
+  readLimitMax: 10_000,
+  /** Events a subscription hands over per pull. */
+  subscriptionBatchMax: 1000,
+  /** fsync = interval: milliseconds between syncs. */
+  fsyncIntervalMsDefault: 100,
+  /** Snapshot state JSON ceiling. */
+  snapshotBytesMax: 16 * MiB,
+} as const;
+
+export type Limits = typeof limits;
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new Error(`engine limits: ${message}`);
+}
+
+check(limits.eventTypeBytesMax <= 255, 'event type length must fit a u8');
+check(limits.entityIdBytesMax <= 255, 'entity id length must fit a u8');
+check(limits.eventIdBytesMax <= 255, 'event id length must fit a u8');
+check(limits.batchEventsMaxDefault <= limits.batchEventsMaxCeiling, 'batch default over ceiling');
+check(limits.batchEventsMaxCeiling <= 0xffff, 'batch followers must fit a u16');
+check(
+  limits.segmentBytesMaxDefault <= limits.segmentBytesMaxCeiling,
+  'segment default over ceiling',
+);
+check(
+  limits.segmentBytesMaxCeiling + limits.batchEventsMaxCeiling * limits.payloadBytesMaxCeiling <
+    2 ** 53,
+  'offsets must stay exact numbers',
+);
+check(limits.readLimitDefault <= limits.readLimitMax, 'read limit default over max');
+check(limits.chunkBytes >= 4 * KiB, 'chunks smaller than a page waste reads');

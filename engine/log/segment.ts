@@ -1,0 +1,241 @@
+// One segment: a .log file of records and, once sealed, its .idx file. This module answers
+// "where is record i, and what are its bytes" for both states, through the shared read cache.
+import path from 'node:path';
+import { corruption } from '../errors.js';
+import { EventView } from '../format/event_view.js';
+import { segmentIndexName, segmentLogName } from '../format/names.js';
+import { checkRecord, recordPosition } from '../format/record.js';
+import {
+  decodeSegmentIndex,
+  type KeyKind,
+  lookupKey,
+  type SealedIndex,
+  sealedOffset,
+  sealedRelPosition,
+  sealedTimestamp,
+} from '../format/segment_index.js';
+import type { Io } from '../io/io.js';
+import { limits } from '../limits.js';
+import type { ActiveIndex } from './active_index.js';
+import type { CacheEntry, ReadCache } from './cache.js';
+
+/** Record-aligned bytes of a segment: the records whose start offset lies in one chunk span. */
+export interface Chunk extends CacheEntry {
+  buf: Buffer;
+  /** File offset of buf[0]. */
+  start: number;
+  /** File offset just past the last record held. */
+  end: number;
+}
+
+interface CachedIndex extends CacheEntry {
+  index: SealedIndex;
+}
+
+export interface Segment {
+  readonly dir: string;
+  readonly basePosition: number;
+  readonly logPath: string;
+  readonly indexPath: string;
+  fd: number;
+  /** Bytes of committed records; a reader never looks past them. */
+  logBytes: number;
+  count: number;
+  /** basePosition - 1 while empty. */
+  lastPosition: number;
+  firstTimestampUs: number;
+  lastTimestampUs: number;
+  /** Set while the segment takes appends; null once sealed. */
+  active: ActiveIndex | null;
+  cachedIndex: CachedIndex | null;
+  readonly chunks: Map<number, Chunk>;
+}
+
+export function newSegment(dir: string, basePosition: number, fd: number): Segment {
+  return {
+    dir,
+    basePosition,
+    logPath: path.join(dir, segmentLogName(basePosition)),
+    indexPath: path.join(dir, segmentIndexName(basePosition)),
+    fd,
+    logBytes: 0,
+    count: 0,
+    lastPosition: basePosition - 1,
+    firstTimestampUs: 0,
+    lastTimestampUs: 0,
+    active: null,
+    cachedIndex: null,
+    chunks: new Map(),
+  };
+}
+
+/** The sealed index, loaded through the cache and checked on every load. */
+export function sealedIndexOf(segment: Segment, io: Io, cache: ReadCache): SealedIndex {
+  const cached = segment.cachedIndex;
+  if (cached !== null) {
+    cached.referenced = true;
+    return cached.index;
+  }
+  const buf = io.readFile(segment.indexPath);
+  const decoded = buf === null ? 'missing' : decodeSegmentIndex(buf);
+  if (typeof decoded === 'string' || decoded.logBytes !== segment.logBytes) {
+    // The file was checked at open; damage since then is reported, never papered over.
+    throw corruption(segment.indexPath, 0, typeof decoded === 'string' ? decoded : 'stale');
+  }
+  const entry: CachedIndex = {
+    index: decoded,
+    bytes: decoded.buf.length,
+    referenced: true,
+    slot: -1,
+    evict: () => {
+      segment.cachedIndex = null;
+    },
+  };
+  segment.cachedIndex = entry;
+  cache.add(entry);
+  return decoded;
+}
+
+/** Read access to a segment's index, whichever state it is in. */
+export interface IndexView {
+  count: number;
+  relPosition(i: number): number;
+  offset(i: number): number;
+  timestamp(i: number): number;
+  /** Relative positions that may hold `key` (exact for the active segment, by hash for sealed). */
+  candidates(kind: KeyKind, key: string, hash: number): readonly number[];
+}
+
+const EMPTY: readonly number[] = [];
+
+export function indexView(segment: Segment, io: Io, cache: ReadCache): IndexView {
+  const active = segment.active;
+  if (active !== null) {
+    // Only committed records: the active index may hold entries of a round still in flight.
+    return {
+      count: segment.count,
+      relPosition: (i) => active.relPositions[i]!,
+      offset: (i) => active.offsets[i]!,
+      timestamp: (i) => active.timestamps[i]!,
+      candidates(kind, key) {
+        if (kind === 3) return active.entities.get(key) ?? EMPTY;
+        if (kind === 4) return active.types.get(key) ?? EMPTY;
+        const rel = active.ids.get(key);
+        return rel === undefined ? EMPTY : [rel];
+      },
+    };
+  }
+  const index = sealedIndexOf(segment, io, cache);
+  return {
+    count: index.count,
+    relPosition: (i) => sealedRelPosition(index, i),
+    offset: (i) => sealedOffset(index, i),
+    timestamp: (i) => sealedTimestamp(index, i),
+    candidates: (kind, _key, hash) => lookupKey(index, kind, hash),
+  };
+}
+
+/** First i whose relative position is >= rel (count when none). */
+export function lowerBoundRel(view: IndexView, rel: number): number {
+  // Fresh segments are dense: record i holds relative position i.
+  if (rel < view.count && view.relPosition(rel) === rel) return rel;
+  let lo = 0;
+  let hi = view.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (view.relPosition(mid) < rel) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First i whose timestamp is >= timestampUs (count when none). */
+export function lowerBoundTime(view: IndexView, timestampUs: number): number {
+  let lo = 0;
+  let hi = view.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (view.timestamp(mid) < timestampUs) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function recordEnd(segment: Segment, view: IndexView, i: number): number {
+  return i + 1 < view.count ? view.offset(i + 1) : segment.logBytes;
+}
+
+function loadChunk(segment: Segment, view: IndexView, k: number, io: Io): Chunk {
+  const spanStart = k * limits.chunkBytes;
+  let first = lowerBoundOffset(view, spanStart);
+  const last = lowerBoundOffset(view, spanStart + limits.chunkBytes);
+  const start = view.offset(first);
+  const end = last < view.count ? view.offset(last) : segment.logBytes;
+  const buf = Buffer.allocUnsafe(end - start);
+  if (io.readAt(segment.fd, buf, start) !== buf.length) {
+    throw corruption(segment.logPath, start, 'file shorter than its index says');
+  }
+  // Verify every record once, on its way into the cache; hits are served without re-hashing.
+  for (; first < last; first++) {
+    const at = view.offset(first) - start;
+    const length = recordEnd(segment, view, first) - view.offset(first);
+    const verdict = checkRecord(buf, at, at + length);
+    if (typeof verdict === 'string') throw corruption(segment.logPath, start + at, verdict);
+    if (recordPosition(buf, at) !== segment.basePosition + view.relPosition(first)) {
+      throw corruption(segment.logPath, start + at, 'position disagrees with index');
+    }
+  }
+  return { buf, start, end, bytes: buf.length, referenced: true, slot: -1, evict: () => {} };
+}
+
+function lowerBoundOffset(view: IndexView, offset: number): number {
+  let lo = 0;
+  let hi = view.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (view.offset(mid) < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The record at index i, verified, from the cache or the disk. */
+export function readRecord(
+  segment: Segment,
+  view: IndexView,
+  i: number,
+  io: Io,
+  cache: ReadCache,
+): EventView {
+  const offset = view.offset(i);
+  const end = recordEnd(segment, view, i);
+  const k = Math.floor(offset / limits.chunkBytes);
+  let chunk = segment.chunks.get(k);
+  if (chunk === undefined || end > chunk.end) {
+    if (chunk !== undefined) dropChunk(segment, k, chunk, cache);
+    chunk = loadChunk(segment, view, k, io);
+    const loaded = chunk;
+    loaded.evict = () => {
+      if (segment.chunks.get(k) === loaded) segment.chunks.delete(k);
+    };
+    segment.chunks.set(k, loaded);
+    cache.add(loaded);
+  } else {
+    chunk.referenced = true;
+  }
+  return new EventView(chunk.buf.subarray(offset - chunk.start, end - chunk.start));
+}
+
+function dropChunk(segment: Segment, k: number, chunk: Chunk, cache: ReadCache): void {
+  cache.remove(chunk);
+  segment.chunks.delete(k);
+}
+
+/** Forgets every cached byte of a segment (when it is closed or replaced). */
+export function dropSegmentCache(segment: Segment, cache: ReadCache): void {
+  for (const [k, chunk] of segment.chunks) dropChunk(segment, k, chunk, cache);
+  if (segment.cachedIndex !== null) {
+    cache.remove(segment.cachedIndex);
+    segment.cachedIndex = null;
+  }
+}

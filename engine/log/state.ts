@@ -1,0 +1,41 @@
+// The in-memory state of one log that is not in any segment: per-entity versions and spans, per
+// type counts and spans. It grows with entities and types, never with events.
+import type { Checkpoint, EntityState, TypeState } from '../format/checkpoint.js';
+import type { EventView } from '../format/event_view.js';
+
+export interface LogTotals extends Checkpoint {
+  entities: Map<string, EntityState>;
+  types: Map<string, TypeState>;
+}
+
+export function emptyTotals(): LogTotals {
+  return { coveredPosition: 0, totalIngested: 0, entities: new Map(), types: new Map() };
+}
+
+export function applyEvent(
+  totals: LogTotals,
+  entityId: string,
+  eventType: string,
+  version: number,
+  position: number,
+): void {
+  const entity = totals.entities.get(entityId);
+  if (entity === undefined) {
+    totals.entities.set(entityId, { version, firstPosition: position, lastPosition: position });
+  } else {
+    entity.version = version;
+    entity.lastPosition = position;
+  }
+  const type = totals.types.get(eventType);
+  if (type === undefined) {
+    totals.types.set(eventType, { count: 1, firstPosition: position, lastPosition: position });
+  } else {
+    type.count++;
+    type.lastPosition = position;
+  }
+  totals.totalIngested++;
+}
+
+export function applyView(totals: LogTotals, view: EventView): void {
+  applyEvent(totals, view.entityId, view.eventType, view.version, view.position);
+}

@@ -1,0 +1,190 @@
+// Queries over one log. Each filter narrows the position span first (from the entity's or type's
+// first and last position, and the time bounds), then walks only the candidates the segment
+// indexes give, so reading one entity costs in proportion to its events, not to the log.
+import { StoreError } from '../errors.js';
+import { hashString32 } from '../format/checksum.js';
+import type { EventView } from '../format/event_view.js';
+import { IndexKind } from '../format/segment_index.js';
+import type { Io } from '../io/io.js';
+import { limits } from '../limits.js';
+import type { ReadCache } from '../log/cache.js';
+import type { Log } from '../log/log.js';
+import {
+  type IndexView,
+  indexView,
+  lowerBoundRel,
+  lowerBoundTime,
+  readRecord,
+  type Segment,
+} from '../log/segment.js';
+import type { ReadQuery, ReadResult } from '../types.js';
+
+interface Plan {
+  lo: number;
+  hi: number;
+  entity: string | null;
+  entityBytes: Buffer | null;
+  type: string | null;
+  typeBytes: Buffer | null;
+  prefixBytes: Buffer | null;
+  /** Types that match the prefix (when one is given). */
+  prefixTypes: string[];
+  sinceUs: number;
+  untilUs: number;
+}
+
+function checkCount(
+  value: number | undefined,
+  field: string,
+  fallback: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new StoreError('VALIDATION_ERROR', `${field} must be an integer from 0 to ${max}`, {
+      field,
+    });
+  }
+  return value;
+}
+
+/** Narrows [lo, hi] by the filters; returns null when nothing can match. */
+function plan(log: Log, query: ReadQuery): Plan | null {
+  const desc = query.order === 'desc';
+  let lo = 1;
+  let hi = Math.min(log.lastPosition, query.maxPosition ?? Number.MAX_SAFE_INTEGER);
+  if (query.afterPosition !== undefined) {
+    if (desc) hi = Math.min(hi, query.afterPosition - 1);
+    else lo = Math.max(lo, query.afterPosition + 1);
+  }
+  const p: Plan = {
+    lo,
+    hi,
+    entity: query.entityId ?? null,
+    entityBytes: query.entityId === undefined ? null : Buffer.from(query.entityId),
+    type: query.eventType ?? null,
+    typeBytes: query.eventType === undefined ? null : Buffer.from(query.eventType),
+    prefixBytes: query.eventTypePrefix === undefined ? null : Buffer.from(query.eventTypePrefix),
+    prefixTypes: [],
+    sinceUs: query.sinceUs ?? 0,
+    untilUs: query.untilUs ?? Number.MAX_SAFE_INTEGER,
+  };
+  const narrow = (span: { firstPosition: number; lastPosition: number } | undefined): boolean => {
+    if (span === undefined) return false;
+    p.lo = Math.max(p.lo, span.firstPosition);
+    p.hi = Math.min(p.hi, span.lastPosition);
+    return true;
+  };
+  if (p.entity !== null && !narrow(log.totals.entities.get(p.entity))) return null;
+  if (p.type !== null && !narrow(log.totals.types.get(p.type))) return null;
+  if (query.eventTypePrefix !== undefined) {
+    let first = Number.MAX_SAFE_INTEGER;
+    let last = 0;
+    for (const [type, span] of log.totals.types) {
+      if (!type.startsWith(query.eventTypePrefix)) continue;
+      p.prefixTypes.push(type);
+      first = Math.min(first, span.firstPosition);
+      last = Math.max(last, span.lastPosition);
+    }
+    if (
+      !narrow(p.prefixTypes.length > 0 ? { firstPosition: first, lastPosition: last } : undefined)
+    ) {
+      return null;
+    }
+  }
+  return p.lo <= p.hi && p.sinceUs <= p.untilUs ? p : null;
+}
+
+/** Relative positions worth reading in one segment, ascending, within [relLo, relHi]. */
+function candidates(view: IndexView, p: Plan, relLo: number, relHi: number): ArrayLike<number> {
+  let list: readonly number[] | null = null;
+  if (p.entity !== null) {
+    list = view.candidates(IndexKind.Entities, p.entity, hashString32(p.entity));
+  } else if (p.type !== null) {
+    list = view.candidates(IndexKind.Types, p.type, hashString32(p.type));
+  } else if (p.prefixBytes !== null) {
+    const merged: number[] = [];
+    for (const type of p.prefixTypes) {
+      for (const rel of view.candidates(IndexKind.Types, type, hashString32(type)))
+        merged.push(rel);
+    }
+    list = merged.sort((a, b) => a - b);
+  }
+  if (list !== null) return list.filter((rel) => rel >= relLo && rel <= relHi);
+  // No key filter: every record in the span, by index entry.
+  const from = lowerBoundRel(view, relLo);
+  const out: number[] = [];
+  for (let i = from; i < view.count && view.relPosition(i) <= relHi; i++)
+    out.push(view.relPosition(i));
+  return out;
+}
+
+function matches(event: EventView, p: Plan): boolean {
+  if (p.entityBytes !== null && !event.entityIdEquals(p.entityBytes)) return false;
+  if (p.typeBytes !== null && !event.eventTypeEquals(p.typeBytes)) return false;
+  if (p.prefixBytes !== null && !event.eventTypeStartsWith(p.prefixBytes)) return false;
+  return true;
+}
+
+/** Index entries of `segment` inside the plan's time bounds, as a relative-position span. */
+function timeSpan(view: IndexView, p: Plan): [number, number] | null {
+  const first = p.sinceUs > 0 ? lowerBoundTime(view, p.sinceUs) : 0;
+  const end =
+    p.untilUs < Number.MAX_SAFE_INTEGER ? lowerBoundTime(view, p.untilUs + 1) : view.count;
+  if (first >= end) return null;
+  return [view.relPosition(first), view.relPosition(end - 1)];
+}
+
+function segmentsInSpan(log: Log, p: Plan): Segment[] {
+  return log.segments.filter(
+    (s) =>
+      s.count > 0 &&
+      s.basePosition <= p.hi &&
+      s.lastPosition >= p.lo &&
+      s.lastTimestampUs >= p.sinceUs &&
+      s.firstTimestampUs <= p.untilUs,
+  );
+}
+
+export function readLog(
+  log: Log,
+  query: ReadQuery,
+  io: Io,
+  cache: ReadCache,
+): ReadResult<EventView> {
+  const limit = checkCount(query.limit, 'limit', limits.readLimitDefault, limits.readLimitMax);
+  let skip = checkCount(query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  const desc = query.order === 'desc';
+  const events: EventView[] = [];
+  const p = plan(log, query);
+  if (p === null) return { events, hasMore: false, nextPosition: null };
+  const segments = segmentsInSpan(log, p);
+  if (desc) segments.reverse();
+  let hasMore = false;
+  outer: for (const segment of segments) {
+    const view = indexView(segment, io, cache);
+    const span = timeSpan(view, p);
+    if (span === null) continue;
+    const relLo = Math.max(p.lo - segment.basePosition, span[0]);
+    const relHi = Math.min(p.hi - segment.basePosition, span[1]);
+    const list = candidates(view, p, relLo, relHi);
+    for (let c = 0; c < list.length; c++) {
+      const rel = list[desc ? list.length - 1 - c : c]!;
+      const i = lowerBoundRel(view, rel);
+      if (i >= view.count || view.relPosition(i) !== rel) continue;
+      const event = readRecord(segment, view, i, io, cache);
+      if (!matches(event, p)) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      if (events.length === limit) {
+        hasMore = true;
+        break outer;
+      }
+      events.push(event);
+    }
+  }
+  const last = events[events.length - 1];
+  return { events, hasMore, nextPosition: hasMore && last !== undefined ? last.position : null };
+}

@@ -1,0 +1,396 @@
+// The store: a data directory holding one log per tenant (and one snapshot log per tenant), and
+// the group commit that serves them all. Every round takes the appends that arrived since the
+// last one, for every tenant at once, writes each tenant's bytes with one call, and syncs the
+// touched files concurrently: one fsync per touched tenant per round, never one per append.
+import path from 'node:path';
+import { StoreError } from '../errors.js';
+import { initChecksum } from '../format/checksum.js';
+import type { EventView } from '../format/event_view.js';
+import { isValidTenantId, SNAPSHOTS_DIR, TENANTS_DIR } from '../format/names.js';
+import { createNodeIo, type Io } from '../io/io.js';
+import { limits } from '../limits.js';
+import { createReadCache, type ReadCache } from '../log/cache.js';
+import { Log, type LogConfig } from '../log/log.js';
+import type { Logger } from '../log/open.js';
+import type {
+  AppendEvent,
+  AppendResult,
+  FsyncPolicy,
+  ReadQuery,
+  ReadResult,
+  SnapshotInfo,
+  SnapshotInput,
+  SubscriptionFilter,
+  TenantStats,
+} from '../types.js';
+import { acquireLock } from './lock.js';
+import { readLog } from './read.js';
+import { snapshotInfo, snapshotMetadata } from './snapshots.js';
+import { createSubscription, type Subscription } from './subscription.js';
+import { checkAppend, checkEntityId, type ValidationLimits } from './validate.js';
+
+export interface StoreOptions {
+  dataDir: string;
+  fsync?: FsyncPolicy;
+  fsyncIntervalMs?: number;
+  segmentBytesMax?: number;
+  cacheBytes?: number;
+  payloadBytesMax?: number;
+  metadataBytesMax?: number;
+  batchEventsMax?: number;
+  io?: Io;
+  logger?: Logger;
+}
+
+export interface StoreConfig extends ValidationLimits {
+  dataDir: string;
+  fsync: FsyncPolicy;
+  fsyncIntervalMs: number;
+  segmentBytesMax: number;
+  cacheBytes: number;
+}
+
+export interface Store {
+  readonly config: Readonly<StoreConfig>;
+  /** Appends one atomic batch to a tenant's log; resolves once committed per the fsync policy. */
+  append(tenantId: string, events: readonly AppendEvent[]): Promise<AppendResult[]>;
+  read(tenantId: string, query: ReadQuery): ReadResult<EventView>;
+  getEvent(tenantId: string, eventId: string): EventView | null;
+  entityVersion(tenantId: string, entityId: string): number;
+  subscribe(tenantId: string, filter: SubscriptionFilter, afterPosition: number): Subscription;
+  putSnapshot(tenantId: string, input: SnapshotInput): Promise<SnapshotInfo>;
+  listSnapshots(tenantId: string, entityId: string): SnapshotInfo[];
+  /** The newest snapshot of the entity covering at most `maxPosition`, with its state bytes. */
+  latestSnapshot(
+    tenantId: string,
+    entityId: string,
+    maxPosition?: number,
+  ): { info: SnapshotInfo; state: Buffer } | null;
+  stats(tenantId: string): TenantStats;
+  tenantIds(): string[];
+  /** Write-path counters summed over every log: group-commit rounds, writes, fsyncs, bytes. */
+  counters(): StoreCounters;
+  /** Makes every written byte durable now, whatever the policy. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const stderrLogger: Logger = {
+  warn: (message, fields) =>
+    process.stderr.write(`${JSON.stringify({ level: 'warn', message, ...fields })}\n`),
+  info: () => {},
+};
+
+function resolveConfig(options: StoreOptions): StoreConfig {
+  const config: StoreConfig = {
+    dataDir: path.resolve(options.dataDir),
+    fsync: options.fsync ?? 'always',
+    fsyncIntervalMs: options.fsyncIntervalMs ?? limits.fsyncIntervalMsDefault,
+    segmentBytesMax: options.segmentBytesMax ?? limits.segmentBytesMaxDefault,
+    cacheBytes: options.cacheBytes ?? limits.cacheBytesDefault,
+    payloadBytesMax: options.payloadBytesMax ?? limits.payloadBytesMaxDefault,
+    metadataBytesMax: options.metadataBytesMax ?? limits.metadataBytesMaxDefault,
+    batchEventsMax: options.batchEventsMax ?? limits.batchEventsMaxDefault,
+  };
+  const bad = (message: string): never => {
+    throw new StoreError('VALIDATION_ERROR', `store option ${message}`);
+  };
+  if (!['always', 'interval', 'never'].includes(config.fsync))
+    bad('fsync must be always|interval|never');
+  if (!(config.fsyncIntervalMs >= 1)) bad('fsyncIntervalMs must be >= 1');
+  if (
+    !(
+      config.segmentBytesMax >= limits.segmentBytesMin &&
+      config.segmentBytesMax <= limits.segmentBytesMaxCeiling
+    )
+  ) {
+    bad(`segmentBytesMax must be ${limits.segmentBytesMin}..${limits.segmentBytesMaxCeiling}`);
+  }
+  if (!(config.payloadBytesMax >= 1 && config.payloadBytesMax <= limits.payloadBytesMaxCeiling)) {
+    bad(`payloadBytesMax must be 1..${limits.payloadBytesMaxCeiling}`);
+  }
+  if (!(config.batchEventsMax >= 1 && config.batchEventsMax <= limits.batchEventsMaxCeiling)) {
+    bad(`batchEventsMax must be 1..${limits.batchEventsMaxCeiling}`);
+  }
+  if (!(config.cacheBytes >= limits.chunkBytes)) bad(`cacheBytes must be >= ${limits.chunkBytes}`);
+  return config;
+}
+
+export interface StoreCounters {
+  rounds: number;
+  writes: number;
+  fsyncs: number;
+  bytesWritten: number;
+  fsyncMicrosTotal: number;
+}
+
+interface Tenant {
+  events: Log;
+  snapshots: Log;
+}
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  await initChecksum();
+  const config = resolveConfig(options);
+  const io = options.io ?? createNodeIo();
+  const logger = options.logger ?? stderrLogger;
+  const cache: ReadCache = createReadCache(config.cacheBytes);
+  const logConfig: LogConfig = {
+    io,
+    cache,
+    logger,
+    fsync: config.fsync,
+    segmentBytesMax: config.segmentBytesMax,
+  };
+  const tenantsDir = path.join(config.dataDir, TENANTS_DIR);
+  io.mkdirp(tenantsDir);
+  const releaseLock = await acquireLock(io, config.dataDir);
+
+  const tenants = new Map<string, Tenant>();
+  const unavailable = new Map<string, StoreError>();
+  const opening = new Map<string, Promise<Tenant>>();
+  let closing = false;
+
+  async function openTenant(id: string): Promise<Tenant> {
+    const dir = path.join(tenantsDir, id);
+    const events = await Log.open(logConfig, path.join(dir, 'events'));
+    const snapshots = await Log.open(logConfig, path.join(dir, SNAPSHOTS_DIR));
+    const tenant = { events, snapshots };
+    tenants.set(id, tenant);
+    return tenant;
+  }
+
+  try {
+    for (const id of io.readdir(tenantsDir)) {
+      if (!isValidTenantId(id)) continue;
+      try {
+        await openTenant(id);
+      } catch (error) {
+        const cause = error instanceof Error ? error.message : String(error);
+        logger.warn('tenant log unavailable', { tenant: id, cause });
+        unavailable.set(
+          id,
+          new StoreError('LOG_UNAVAILABLE', `tenant ${id} is unavailable: ${cause}`, {
+            tenant: id,
+            cause: error instanceof StoreError ? error.details : {},
+          }),
+        );
+      }
+    }
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+
+  function checkTenantId(id: string): void {
+    if (!isValidTenantId(id)) {
+      throw new StoreError('INVALID_TENANT_ID', 'tenant ids are 1-64 of [A-Za-z0-9_-]', {
+        tenant: id,
+      });
+    }
+    const failed = unavailable.get(id);
+    if (failed !== undefined) throw failed;
+  }
+
+  /** The tenant's logs for reading; null when the tenant has never been written. */
+  function existing(id: string): Tenant | null {
+    if (closing) throw new StoreError('STORE_CLOSED', 'the store is closed');
+    checkTenantId(id);
+    return tenants.get(id) ?? null;
+  }
+
+  function tenantForWrite(id: string): Tenant | Promise<Tenant> {
+    const found = existing(id);
+    if (found !== null) return found;
+    let pending = opening.get(id);
+    if (pending === undefined) {
+      pending = openTenant(id).finally(() => opening.delete(id));
+      opening.set(id, pending);
+    }
+    return pending;
+  }
+
+  // Group commit across every log of the store.
+  const dirty = new Set<Log>();
+  let running: Promise<void> | null = null;
+  let scheduled = false;
+
+  function schedule(): void {
+    if (scheduled || running !== null) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      running = runRound().finally(() => {
+        running = null;
+        if (dirty.size > 0) schedule();
+      });
+    });
+  }
+
+  let rounds = 0;
+  async function runRound(): Promise<void> {
+    rounds++;
+    const logs = [...dirty];
+    dirty.clear();
+    await Promise.all(
+      logs.map(async (log) => {
+        const round = log.takeRound();
+        if (round !== null) await log.writeRound(round);
+      }),
+    );
+  }
+
+  function enqueue(log: Log, events: readonly AppendEvent[]): Promise<AppendResult[]> {
+    const checked = checkAppend(events, config);
+    return new Promise((resolve, reject) => {
+      if (closing) return reject(new StoreError('STORE_CLOSED', 'the store is closed'));
+      log.queue.push({ events: checked, resolve, reject });
+      dirty.add(log);
+      schedule();
+    });
+  }
+
+  let syncTimer: NodeJS.Timeout | null = null;
+  async function syncAll(): Promise<void> {
+    const logs: Log[] = [];
+    for (const t of tenants.values()) logs.push(t.events, t.snapshots);
+    await Promise.all(logs.map((log) => log.sync()));
+  }
+  if (config.fsync === 'interval') {
+    syncTimer = setInterval(() => {
+      syncAll().catch((error) => logger.warn('interval fsync failed', { cause: String(error) }));
+    }, config.fsyncIntervalMs);
+    syncTimer.unref();
+  }
+
+  const read = (log: Log, query: ReadQuery) => readLog(log, query, io, cache);
+  const emptyRead: ReadResult<EventView> = { events: [], hasMore: false, nextPosition: null };
+
+  const store: Store = {
+    config,
+    async append(tenantId, events) {
+      const tenant = await tenantForWrite(tenantId);
+      return enqueue(tenant.events, events);
+    },
+    read(tenantId, query) {
+      const tenant = existing(tenantId);
+      return tenant === null ? { ...emptyRead, events: [] } : read(tenant.events, query);
+    },
+    getEvent(tenantId, eventId) {
+      const tenant = existing(tenantId);
+      return tenant === null ? null : tenant.events.findById(eventId);
+    },
+    entityVersion(tenantId, entityId) {
+      return existing(tenantId)?.events.entityVersion(entityId) ?? 0;
+    },
+    subscribe(tenantId, filter, afterPosition) {
+      const tenant = existing(tenantId);
+      if (tenant === null) {
+        throw new StoreError('NOT_FOUND', `tenant ${tenantId} has no log yet; append first`);
+      }
+      return createSubscription(tenant.events, read, filter, afterPosition);
+    },
+    async putSnapshot(tenantId, input) {
+      checkEntityId(input.entityId);
+      const tenant = await tenantForWrite(tenantId);
+      const [result] = await enqueue(tenant.snapshots, [
+        {
+          eventType: `snapshot.${input.snapshotType}`,
+          entityId: input.entityId,
+          payload: input.state,
+          metadata: snapshotMetadata(input.asOfPosition, input.eventCount),
+        },
+      ]);
+      return {
+        id: result!.eventId,
+        entityId: input.entityId,
+        createdAtUs: result!.timestampUs,
+        asOfPosition: input.asOfPosition,
+        eventCount: input.eventCount,
+        sizeBytes: input.state.byteLength,
+        snapshotType: input.snapshotType,
+      };
+    },
+    listSnapshots(tenantId, entityId) {
+      const tenant = existing(tenantId);
+      if (tenant === null) return [];
+      const out: SnapshotInfo[] = [];
+      let after = 0;
+      for (;;) {
+        const page = read(tenant.snapshots, {
+          entityId,
+          afterPosition: after,
+          limit: limits.readLimitMax,
+        });
+        for (const view of page.events) out.push(snapshotInfo(view));
+        if (!page.hasMore || page.nextPosition === null) return out;
+        after = page.nextPosition;
+      }
+    },
+    latestSnapshot(tenantId, entityId, maxPosition = Number.MAX_SAFE_INTEGER) {
+      const tenant = existing(tenantId);
+      if (tenant === null) return null;
+      let before: number | undefined;
+      for (;;) {
+        const page = read(tenant.snapshots, {
+          entityId,
+          order: 'desc',
+          afterPosition: before,
+          limit: 100,
+        });
+        for (const view of page.events) {
+          const info = snapshotInfo(view);
+          if (info.asOfPosition <= maxPosition) return { info, state: Buffer.from(view.payload) };
+        }
+        if (!page.hasMore || page.nextPosition === null) return null;
+        before = page.nextPosition;
+      }
+    },
+    stats(tenantId) {
+      const log = existing(tenantId)?.events;
+      return {
+        totalEvents: log?.totals.totalIngested ?? 0,
+        totalEntities: log?.totals.entities.size ?? 0,
+        totalEventTypes: log?.totals.types.size ?? 0,
+        totalIngested: log?.totals.totalIngested ?? 0,
+        lastPosition: log?.lastPosition ?? 0,
+        segments: log?.segments.length ?? 0,
+        storageBytes: log?.storageBytes ?? 0,
+        recoveredTruncations: log?.truncations ?? 0,
+      };
+    },
+    tenantIds() {
+      return [...tenants.keys()].sort();
+    },
+    counters() {
+      const sum: StoreCounters = { rounds, writes: 0, fsyncs: 0, bytesWritten: 0, fsyncMicrosTotal: 0 };
+      for (const t of tenants.values()) {
+        for (const log of [t.events, t.snapshots]) {
+          sum.writes += log.counters.writes;
+          sum.fsyncs += log.counters.fsyncs;
+          sum.bytesWritten += log.counters.bytesWritten;
+          sum.fsyncMicrosTotal += log.counters.fsyncMicrosTotal;
+        }
+      }
+      return sum;
+    },
+    sync: syncAll,
+    async close() {
+      if (closing) return;
+      closing = true;
+      if (syncTimer !== null) clearInterval(syncTimer);
+      await Promise.allSettled(opening.values());
+      // Let queued appends finish: their callers were promised an answer.
+      while (running !== null || scheduled || dirty.size > 0) {
+        if (running !== null) await running;
+        else await new Promise((resolve) => setImmediate(resolve));
+      }
+      for (const tenant of tenants.values()) {
+        await tenant.events.close();
+        await tenant.snapshots.close();
+      }
+      releaseLock();
+    },
+  };
+  return store;
+}

@@ -1,0 +1,128 @@
+// Checks of one append's events against the event model and the configured limits. Pure: no
+// store state is read here, so everything it rejects is rejected before any round starts.
+import { randomUUID } from 'node:crypto';
+import { StoreError } from '../errors.js';
+import { limits } from '../limits.js';
+import type { CheckedEvent } from '../log/round.js';
+import type { AppendEvent } from '../types.js';
+
+export interface ValidationLimits {
+  payloadBytesMax: number;
+  metadataBytesMax: number;
+  batchEventsMax: number;
+}
+
+const EVENT_TYPE = /^[a-z0-9_]+(\.[a-z0-9_]+)*$/;
+// C0 and C1 control characters and DEL: the rule is the point of this pattern.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is intended
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const NEEDS_ESCAPE = /["\\]/;
+const VERSION_MAX = 0xffffffff;
+
+function invalid(message: string, field: string, index: number): StoreError {
+  return new StoreError('VALIDATION_ERROR', message, { field, index });
+}
+
+function checkName(value: unknown, field: string, index: number, max: number): string {
+  if (typeof value !== 'string') throw invalid(`${field} must be a string`, field, index);
+  if (!value.isWellFormed()) throw invalid(`${field} is not valid Unicode`, field, index);
+  const bytes = Buffer.byteLength(value);
+  if (bytes < 1 || bytes > max) {
+    throw invalid(`${field} must be 1-${max} bytes of UTF-8`, field, index);
+  }
+  if (CONTROL.test(value)) throw invalid(`${field} must not hold control characters`, field, index);
+  if (value.trim().length === 0)
+    throw invalid(`${field} must not be only whitespace`, field, index);
+  return value;
+}
+
+export function checkEventType(value: unknown, index = 0): string {
+  if (typeof value !== 'string' || value.length < 1 || value.length > limits.eventTypeBytesMax) {
+    throw invalid(
+      `event_type must be 1-${limits.eventTypeBytesMax} characters`,
+      'event_type',
+      index,
+    );
+  }
+  if (!EVENT_TYPE.test(value)) {
+    throw invalid(
+      'event_type may hold lower-case letters, digits, "." and "_", with no leading, trailing or double dot',
+      'event_type',
+      index,
+    );
+  }
+  return value;
+}
+
+export function checkEntityId(value: unknown, index = 0): string {
+  return checkName(value, 'entity_id', index, limits.entityIdBytesMax);
+}
+
+function checkJsonBytes(value: unknown, field: string, index: number, max: number): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw invalid(`${field} must be JSON bytes`, field, index);
+  if (value.byteLength === 0) throw invalid(`${field} must not be empty`, field, index);
+  if (value.byteLength > max) {
+    throw new StoreError(
+      'LIMIT_EXCEEDED',
+      `${field} is ${value.byteLength} bytes; the limit is ${max}`,
+      {
+        field,
+        index,
+        limit: max,
+      },
+    );
+  }
+  return value;
+}
+
+function checkExpected(value: unknown, index: number): number {
+  if (value === undefined || value === 'any') return -1;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > VERSION_MAX) {
+    throw invalid('expected_version must be "any" or an integer >= 0', 'expected_version', index);
+  }
+  return value;
+}
+
+export function checkAppend(events: readonly AppendEvent[], max: ValidationLimits): CheckedEvent[] {
+  if (!Array.isArray(events) || events.length === 0) {
+    throw invalid('an append needs at least one event', 'events', 0);
+  }
+  if (events.length > max.batchEventsMax) {
+    throw new StoreError(
+      'LIMIT_EXCEEDED',
+      `a batch holds at most ${max.batchEventsMax} events; got ${events.length}`,
+      { field: 'events', limit: max.batchEventsMax },
+    );
+  }
+  const seen = new Set<string>();
+  const checked: CheckedEvent[] = new Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    const eventType = checkEventType(event.eventType, i);
+    const entityId = checkEntityId(event.entityId, i);
+    const clientId = event.id !== undefined;
+    const id = clientId ? checkName(event.id, 'id', i, limits.eventIdBytesMax) : randomUUID();
+    if (clientId) {
+      if (seen.has(id)) throw invalid(`id ${id} appears twice in one batch`, 'id', i);
+      seen.add(id);
+    }
+    const metadata =
+      event.metadata === undefined || event.metadata === null
+        ? null
+        : checkJsonBytes(event.metadata, 'metadata', i, max.metadataBytesMax);
+    checked[i] = {
+      id,
+      idBytes: clientId ? Buffer.byteLength(id) : id.length,
+      clientId,
+      eventType,
+      typeBytes: eventType.length,
+      entityId,
+      entityBytes: Buffer.byteLength(entityId),
+      payload: checkJsonBytes(event.payload, 'payload', i, max.payloadBytesMax),
+      metadata,
+      expectedVersion: checkExpected(event.expectedVersion, i),
+      escape: NEEDS_ESCAPE.test(entityId) || (clientId && NEEDS_ESCAPE.test(id)),
+    };
+  }
+  return checked;
+}

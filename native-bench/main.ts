@@ -1,0 +1,28 @@
+// `make bench` and `make bench-smoke`: every suite, one table, one results file.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { runEngineSuites } from './engine.js';
+import { machine, printTable, writeResults } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench-results.json' },
+    dir: { type: 'string' },
+  },
+});
+const smoke = values.smoke;
+const dir = values.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'allsource-bench-'));
+const params = { smoke, runs: smoke ? 1 : 3, dir };
+const started = performance.now();
+console.log(`AllSource bench (${smoke ? 'smoke' : 'full'}) on ${JSON.stringify(machine())}`);
+try {
+  const figures = await runEngineSuites(params);
+  printTable(figures);
+  writeResults(values.out, smoke ? 'smoke' : 'full', figures);
+  console.log(`wrote ${values.out} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+} finally {
+  if (values.dir === undefined) fs.rmSync(dir, { recursive: true, force: true });
+}
