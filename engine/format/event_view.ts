@@ -1,6 +1,6 @@
 // A read-only view of one stored record. Fields decode lazily: a read that only forwards the
 // bytes (the server's wire path) never allocates a string for them.
-import { Field, FLAG_ESCAPE, FLAG_METADATA, RECORD_HEADER_BYTES } from './record.js';
+import { FLAG_CLIENT_ID, FLAG_ESCAPE, FLAG_METADATA, Field, RECORD_HEADER_BYTES } from './record.js';
 import { readU64 } from './u64.js';
 
 export class EventView {
@@ -30,6 +30,11 @@ export class EventView {
   /** True when id or entity_id must be JSON-escaped on output. */
   get needsEscape(): boolean {
     return (this.bytes[Field.Flags]! & FLAG_ESCAPE) !== 0;
+  }
+
+  /** True when the client chose the id (an idempotency key). */
+  get clientId(): boolean {
+    return (this.bytes[Field.Flags]! & FLAG_CLIENT_ID) !== 0;
   }
 
   get idStart(): number {

@@ -3,7 +3,7 @@
 //   0  u64 checksum      xxh64 of bytes [8, length): header and body
 //   8  u32 length        whole record, header included
 //  12  u8  format        RECORD_FORMAT
-//  13  u8  flags         FLAG_ESCAPE | FLAG_METADATA
+//  13  u8  flags         FLAG_ESCAPE | FLAG_METADATA | FLAG_CLIENT_ID
 //  14  u16 followers     records after this one in the same atomic batch
 //  16  u64 position
 //  24  u64 timestamp_us
@@ -21,7 +21,9 @@ export const RECORD_HEADER_BYTES = 48;
 export const FLAG_ESCAPE = 1;
 /** The record carries metadata (absent means null). */
 export const FLAG_METADATA = 2;
-const FLAGS_KNOWN = FLAG_ESCAPE | FLAG_METADATA;
+/** The client chose the event id (an idempotency key); otherwise it was generated. */
+export const FLAG_CLIENT_ID = 4;
+const FLAGS_KNOWN = FLAG_ESCAPE | FLAG_METADATA | FLAG_CLIENT_ID;
 
 /** Byte offsets of the header fields. */
 export const Field = {
@@ -44,6 +46,8 @@ export const Field = {
 /** One event ready to be encoded: strings as UTF-8 byte lengths already measured. */
 export interface RecordInput {
   id: string;
+  /** The client chose the id: it goes into the id index (generated ids carry their position). */
+  clientId: boolean;
   idBytes: number;
   eventType: string;
   typeBytes: number;
@@ -77,7 +81,9 @@ export function writeRecord(target: Buffer, offset: number, input: RecordInput):
   target.writeUInt32LE(length, offset + Field.Length);
   target[offset + Field.Format] = RECORD_FORMAT;
   target[offset + Field.Flags] =
-    (input.escape ? FLAG_ESCAPE : 0) | (input.metadata === null ? 0 : FLAG_METADATA);
+    (input.escape ? FLAG_ESCAPE : 0) |
+    (input.metadata === null ? 0 : FLAG_METADATA) |
+    (input.clientId ? FLAG_CLIENT_ID : 0);
   target.writeUInt16LE(input.followers, offset + Field.Followers);
   writeU64(target, input.position, offset + Field.Position);
   writeU64(target, input.timestampUs, offset + Field.Timestamp);
@@ -89,9 +95,14 @@ export function writeRecord(target: Buffer, offset: number, input: RecordInput):
   target.writeUInt32LE(metadataBytes, offset + Field.MetadataLen);
   target.writeUInt32LE(input.payload.byteLength, offset + Field.PayloadLen);
   let at = offset + RECORD_HEADER_BYTES;
-  at += target.write(input.id, at, 'utf8');
-  at += target.write(input.eventType, at, 'utf8');
-  at += target.write(input.entityId, at, 'utf8');
+  // A string whose byte length equals its length is ASCII: latin1 copies it without encoding.
+  at += target.write(input.id, at, input.idBytes === input.id.length ? 'latin1' : 'utf8');
+  at += target.write(input.eventType, at, 'latin1');
+  at += target.write(
+    input.entityId,
+    at,
+    input.entityBytes === input.entityId.length ? 'latin1' : 'utf8',
+  );
   if (input.metadata !== null) {
     target.set(input.metadata, at);
     at += metadataBytes;

@@ -1,8 +1,28 @@
 // The in-memory index of the active segment. It grows with the segment (bounded by the segment
 // size) and is written out as the segment's .idx file when the segment is sealed.
+//
+// Per-key lookups are chains through typed arrays: for each record, the index of the previous
+// record with the same entity (and the same type). A map holds only each key's newest record.
+// Appending costs one map hit and one array write per key, and no per-key array ever grows.
 import type { IndexSource } from '../format/segment_index.js';
 
 const INITIAL_CAPACITY = 1024;
+const NONE = -1;
+
+interface Head {
+  last: number;
+}
+
+function chain(heads: Map<string, Head>, previous: Int32Array, key: string, i: number): void {
+  const head = heads.get(key);
+  if (head === undefined) {
+    previous[i] = NONE;
+    heads.set(key, { last: i });
+  } else {
+    previous[i] = head.last;
+    head.last = i;
+  }
+}
 
 export class ActiveIndex implements IndexSource {
   readonly basePosition: number;
@@ -11,8 +31,11 @@ export class ActiveIndex implements IndexSource {
   relPositions = new Uint32Array(INITIAL_CAPACITY);
   offsets = new Uint32Array(INITIAL_CAPACITY);
   timestamps = new Float64Array(INITIAL_CAPACITY);
-  readonly entities = new Map<string, number[]>();
-  readonly types = new Map<string, number[]>();
+  private previousForEntity = new Int32Array(INITIAL_CAPACITY);
+  private previousForType = new Int32Array(INITIAL_CAPACITY);
+  private readonly entityHeads = new Map<string, Head>();
+  private readonly typeHeads = new Map<string, Head>();
+  /** Client-chosen ids only: generated ids carry their position. */
   readonly ids = new Map<string, number>();
 
   constructor(basePosition: number) {
@@ -23,7 +46,7 @@ export class ActiveIndex implements IndexSource {
     relPosition: number,
     offset: number,
     timestampUs: number,
-    id: string,
+    clientId: string | null,
     eventType: string,
     entityId: string,
   ): void {
@@ -32,25 +55,53 @@ export class ActiveIndex implements IndexSource {
     this.relPositions[i] = relPosition;
     this.offsets[i] = offset;
     this.timestamps[i] = timestampUs;
-    const forEntity = this.entities.get(entityId);
-    if (forEntity === undefined) this.entities.set(entityId, [relPosition]);
-    else forEntity.push(relPosition);
-    const forType = this.types.get(eventType);
-    if (forType === undefined) this.types.set(eventType, [relPosition]);
-    else forType.push(relPosition);
-    this.ids.set(id, relPosition);
+    chain(this.entityHeads, this.previousForEntity, entityId, i);
+    chain(this.typeHeads, this.previousForType, eventType, i);
+    if (clientId !== null) this.ids.set(clientId, relPosition);
+  }
+
+  /** Relative positions of the entity's records among the first `count`, ascending. */
+  entity(entityId: string, count: number): number[] {
+    return this.walk(this.entityHeads.get(entityId), this.previousForEntity, count);
+  }
+
+  type(eventType: string, count: number): number[] {
+    return this.walk(this.typeHeads.get(eventType), this.previousForType, count);
+  }
+
+  private walk(head: Head | undefined, previous: Int32Array, count: number): number[] {
+    const out: number[] = [];
+    if (head === undefined) return out;
+    for (let i = head.last; i !== NONE; i = previous[i]!) {
+      if (i < count) out.push(this.relPositions[i]!);
+    }
+    return out.reverse();
+  }
+
+  get entities(): Map<string, number[]> {
+    return this.lists(this.entityHeads, this.previousForEntity);
+  }
+
+  get types(): Map<string, number[]> {
+    return this.lists(this.typeHeads, this.previousForType);
+  }
+
+  private lists(heads: Map<string, Head>, previous: Int32Array): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const [key, head] of heads) out.set(key, this.walk(head, previous, this.count));
+    return out;
   }
 
   private grow(): void {
     const size = this.offsets.length * 2;
-    const relPositions = new Uint32Array(size);
-    relPositions.set(this.relPositions);
-    this.relPositions = relPositions;
-    const offsets = new Uint32Array(size);
-    offsets.set(this.offsets);
-    this.offsets = offsets;
-    const timestamps = new Float64Array(size);
-    timestamps.set(this.timestamps);
-    this.timestamps = timestamps;
+    const widen = <T extends Uint32Array | Int32Array | Float64Array>(from: T, to: T): T => {
+      to.set(from);
+      return to;
+    };
+    this.relPositions = widen(this.relPositions, new Uint32Array(size));
+    this.offsets = widen(this.offsets, new Uint32Array(size));
+    this.timestamps = widen(this.timestamps, new Float64Array(size));
+    this.previousForEntity = widen(this.previousForEntity, new Int32Array(size));
+    this.previousForType = widen(this.previousForType, new Int32Array(size));
   }
 }

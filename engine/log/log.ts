@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ioFailure, StoreError } from '../errors.js';
 import { encodeCheckpoint } from '../format/checkpoint.js';
 import { hashString32 } from '../format/checksum.js';
+import { positionFromId } from '../format/event_id.js';
 import type { EventView } from '../format/event_view.js';
 import { CHECKPOINT_NAME } from '../format/names.js';
 import { encodeSegmentIndex, IndexKind } from '../format/segment_index.js';
@@ -97,8 +98,34 @@ export class Log {
     return this.totals.entities.get(entityId)?.version ?? 0;
   }
 
-  /** The committed event with this id, searching the newest segments first. */
+  /** The committed event at `position`, or null. */
+  readPosition(position: number): EventView | null {
+    const { io, cache } = this.config;
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.segments[mid]!.basePosition <= position) lo = mid;
+      else hi = mid - 1;
+    }
+    const segment = this.segments[lo]!;
+    if (segment.count === 0 || position < segment.basePosition || position > segment.lastPosition) {
+      return null;
+    }
+    const view = indexView(segment, io, cache);
+    const rel = position - segment.basePosition;
+    const i = lowerBoundRel(view, rel);
+    if (i >= view.count || view.relPosition(i) !== rel) return null;
+    return readRecord(segment, view, i, io, cache);
+  }
+
+  /** The committed event with this id: by the position a generated id carries, else by index. */
   findById(id: string): EventView | null {
+    const position = positionFromId(id);
+    if (position !== null) {
+      const found = this.readPosition(position);
+      if (found !== null && found.id === id) return found;
+    }
     const { io, cache } = this.config;
     const hash = hashString32(id);
     for (let s = this.segments.length - 1; s >= 0; s--) {

@@ -50,7 +50,7 @@ function applyBatch(totals: LogTotals, batch: ScannedRecord[], index: ActiveInde
         position - index.basePosition,
         offset,
         view.timestampUs,
-        view.id,
+        view.clientId ? view.id : null,
         view.eventType,
         view.entityId,
       );

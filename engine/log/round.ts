@@ -2,25 +2,18 @@
 // against the committed state (and each other, in arrival order), given positions and versions,
 // and encoded into one buffer that is written with one call and made durable with one fsync.
 import { StoreError } from '../errors.js';
+import { positionId } from '../format/event_id.js';
 import type { EventView } from '../format/event_view.js';
 import { type RecordInput, recordLength, writeRecord } from '../format/record.js';
 import type { AppendResult } from '../types.js';
 
-/** An event that passed validation, with its UTF-8 lengths measured. */
-export interface CheckedEvent {
-  id: string;
-  idBytes: number;
-  /** True when the client chose the id, so it must be checked for a duplicate. */
-  clientId: boolean;
-  eventType: string;
-  typeBytes: number;
-  entityId: string;
-  entityBytes: number;
-  payload: Uint8Array;
-  metadata: Uint8Array | null;
+/**
+ * An event that passed validation, with its UTF-8 lengths measured. The round fills in the
+ * rest of RecordInput (position, version, ...) on the same object: one object per event.
+ */
+export interface CheckedEvent extends RecordInput {
   /** -1 means any. */
   expectedVersion: number;
-  escape: boolean;
 }
 
 export interface PendingAppend {
@@ -43,7 +36,6 @@ export interface PreparedRound {
   records: RecordInput[];
   /** Offset of each record inside buf, plus buf.length at the end. */
   offsets: number[];
-  firstPosition: number;
 }
 
 /** What the round needs to know of the committed log. */
@@ -54,18 +46,32 @@ export interface RoundContext {
   findById(id: string): EventView | null;
 }
 
-function duplicateResult(view: EventView): AppendResult {
-  return {
-    eventId: view.id,
-    position: view.position,
-    version: view.version,
-    timestampUs: view.timestampUs,
-    duplicate: true,
-  };
-}
-
 export function nowUs(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/** The result a retried client id gets, or an error when the id names another event. */
+function duplicateOf(
+  event: CheckedEvent,
+  roundIds: Map<string, RecordInput>,
+  ctx: RoundContext,
+): AppendResult | StoreError | null {
+  const inRound = roundIds.get(event.id);
+  const stored = inRound === undefined ? ctx.findById(event.id) : null;
+  const original = inRound ?? stored;
+  if (original === undefined || original === null) return null;
+  if (original.entityId !== event.entityId || original.eventType !== event.eventType) {
+    return new StoreError('ALREADY_EXISTS', `event id ${event.id} is already used`, {
+      eventId: event.id,
+    });
+  }
+  return {
+    eventId: event.id,
+    position: original.position,
+    version: original.version,
+    timestampUs: original.timestampUs,
+    duplicate: true,
+  };
 }
 
 /**
@@ -74,103 +80,76 @@ export function nowUs(): number {
  */
 export function prepareRound(queue: PendingAppend[], ctx: RoundContext): PreparedRound | null {
   const timestampUs = Math.max(nowUs(), ctx.lastTimestampUs);
+  /** Versions as this round leaves them; undone entry by entry when an append fails. */
   const versions = new Map<string, number>();
+  /** Pairs of (entity id, version before this append) for the append being checked. */
+  const undo: (string | number | undefined)[] = [];
   const roundIds = new Map<string, RecordInput>();
   const accepted: Accepted[] = [];
   const records: RecordInput[] = [];
   let position = ctx.lastPosition + 1;
   for (const append of queue) {
-    const local = new Map<string, number>();
-    const mine: RecordInput[] = [];
-    const results: AppendResult[] = [];
+    const firstRecord = records.length;
+    const results: AppendResult[] = new Array(append.events.length);
     let failure: StoreError | null = null;
-    for (const event of append.events) {
+    undo.length = 0;
+    for (let e = 0; e < append.events.length; e++) {
+      const event = append.events[e]!;
       if (event.clientId) {
-        const inRound = roundIds.get(event.id);
-        const stored = inRound === undefined ? ctx.findById(event.id) : null;
-        if (inRound !== undefined || stored !== null) {
-          const sameEvent =
-            inRound !== undefined
-              ? inRound.entityId === event.entityId && inRound.eventType === event.eventType
-              : stored!.entityId === event.entityId && stored!.eventType === event.eventType;
-          if (!sameEvent) {
-            failure = new StoreError('ALREADY_EXISTS', `event id ${event.id} is already used`, {
-              eventId: event.id,
-            });
-            break;
-          }
-          results.push(
-            inRound !== undefined
-              ? {
-                  eventId: inRound.id,
-                  position: inRound.position,
-                  version: inRound.version,
-                  timestampUs: inRound.timestampUs,
-                  duplicate: true,
-                }
-              : duplicateResult(stored!),
-          );
+        const duplicate = duplicateOf(event, roundIds, ctx);
+        if (duplicate instanceof StoreError) {
+          failure = duplicate;
+          break;
+        }
+        if (duplicate !== null) {
+          results[e] = duplicate;
           continue;
         }
       }
-      const current =
-        local.get(event.entityId) ??
-        versions.get(event.entityId) ??
-        ctx.entityVersion(event.entityId);
+      const before = versions.get(event.entityId);
+      const current = before ?? ctx.entityVersion(event.entityId);
       if (event.expectedVersion !== -1 && event.expectedVersion !== current) {
         failure = new StoreError(
           'WRONG_EXPECTED_VERSION',
           `entity ${event.entityId} is at version ${current}, expected ${event.expectedVersion}`,
-          {
-            entityId: event.entityId,
-            currentVersion: current,
-            expectedVersion: event.expectedVersion,
-          },
+          { entityId: event.entityId, currentVersion: current, expectedVersion: event.expectedVersion },
         );
         break;
       }
-      local.set(event.entityId, current + 1);
-      const record: RecordInput = {
-        id: event.id,
-        idBytes: event.idBytes,
-        eventType: event.eventType,
-        typeBytes: event.typeBytes,
-        entityId: event.entityId,
-        entityBytes: event.entityBytes,
-        metadata: event.metadata,
-        payload: event.payload,
-        position: 0,
-        timestampUs,
-        version: current + 1,
-        followers: 0,
-        escape: event.escape,
-      };
-      mine.push(record);
-      results.push({
-        eventId: event.id,
-        position: 0,
-        version: current + 1,
-        timestampUs,
-        duplicate: false,
-      });
+      undo.push(event.entityId, before);
+      versions.set(event.entityId, current + 1);
+      event.version = current + 1;
+      event.timestampUs = timestampUs;
+      records.push(event);
     }
     if (failure !== null) {
+      for (let u = undo.length - 2; u >= 0; u -= 2) {
+        const entityId = undo[u] as string;
+        const before = undo[u + 1] as number | undefined;
+        if (before === undefined) versions.delete(entityId);
+        else versions.set(entityId, before);
+      }
+      records.length = firstRecord;
       append.reject(failure);
       continue;
     }
     // Accepted: positions in arrival order; the followers count makes the batch atomic on disk.
-    const firstRecord = records.length;
-    let r = 0;
-    for (let j = 0; j < mine.length; j++) {
-      const record = mine[j]!;
+    const last = records.length - 1;
+    for (let j = firstRecord, e = 0; j <= last; j++, e++) {
+      const record = records[j]!;
       record.position = position++;
-      record.followers = mine.length - 1 - j;
-      while (results[r]!.duplicate) r++;
-      results[r++]!.position = record.position;
-      roundIds.set(record.id, record);
-      records.push(record);
+      record.followers = last - j;
+      if (!record.clientId) record.id = positionId(record.position);
+      else roundIds.set(record.id, record);
+      while (results[e] !== undefined) e++;
+      results[e] = {
+        eventId: record.id,
+        position: record.position,
+        version: record.version,
+        timestampUs,
+        duplicate: false,
+      };
     }
-    for (const [entityId, version] of local) versions.set(entityId, version);
     accepted.push({ append, results, firstRecord });
   }
   if (accepted.length === 0) return null;
@@ -183,7 +162,7 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
   offsets[records.length] = total;
   const buf = Buffer.allocUnsafe(total);
   for (let j = 0; j < records.length; j++) writeRecord(buf, offsets[j]!, records[j]!);
-  return { accepted, buf, records, offsets, firstPosition: ctx.lastPosition + 1 };
+  return { accepted, buf, records, offsets };
 }
 
 /** Index in round.records where the records of accepted append `a` start (or the end). */

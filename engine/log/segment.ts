@@ -111,15 +111,14 @@ const EMPTY: readonly number[] = [];
 export function indexView(segment: Segment, io: Io, cache: ReadCache): IndexView {
   const active = segment.active;
   if (active !== null) {
-    // Only committed records: the active index may hold entries of a round still in flight.
     return {
       count: segment.count,
       relPosition: (i) => active.relPositions[i]!,
       offset: (i) => active.offsets[i]!,
       timestamp: (i) => active.timestamps[i]!,
       candidates(kind, key) {
-        if (kind === 3) return active.entities.get(key) ?? EMPTY;
-        if (kind === 4) return active.types.get(key) ?? EMPTY;
+        if (kind === 3) return active.entity(key, segment.count);
+        if (kind === 4) return active.type(key, segment.count);
         const rel = active.ids.get(key);
         return rel === undefined ? EMPTY : [rel];
       },

@@ -1,6 +1,5 @@
 // Checks of one append's events against the event model and the configured limits. Pure: no
 // store state is read here, so everything it rejects is rejected before any round starts.
-import { randomUUID } from 'node:crypto';
 import { StoreError } from '../errors.js';
 import { limits } from '../limits.js';
 import type { CheckedEvent } from '../log/round.js';
@@ -101,7 +100,8 @@ export function checkAppend(events: readonly AppendEvent[], max: ValidationLimit
     const eventType = checkEventType(event.eventType, i);
     const entityId = checkEntityId(event.entityId, i);
     const clientId = event.id !== undefined;
-    const id = clientId ? checkName(event.id, 'id', i, limits.eventIdBytesMax) : randomUUID();
+    // Generated ids are made once the position is known (see format/event_id.ts).
+    const id = clientId ? checkName(event.id, 'id', i, limits.eventIdBytesMax) : '';
     if (clientId) {
       if (seen.has(id)) throw invalid(`id ${id} appears twice in one batch`, 'id', i);
       seen.add(id);
@@ -112,7 +112,7 @@ export function checkAppend(events: readonly AppendEvent[], max: ValidationLimit
         : checkJsonBytes(event.metadata, 'metadata', i, max.metadataBytesMax);
     checked[i] = {
       id,
-      idBytes: clientId ? Buffer.byteLength(id) : id.length,
+      idBytes: clientId ? Buffer.byteLength(id) : 36,
       clientId,
       eventType,
       typeBytes: eventType.length,
@@ -122,6 +122,11 @@ export function checkAppend(events: readonly AppendEvent[], max: ValidationLimit
       metadata,
       expectedVersion: checkExpected(event.expectedVersion, i),
       escape: NEEDS_ESCAPE.test(entityId) || (clientId && NEEDS_ESCAPE.test(id)),
+      // Filled in by the round.
+      position: 0,
+      timestampUs: 0,
+      version: 0,
+      followers: 0,
     };
   }
   return checked;
