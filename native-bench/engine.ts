@@ -179,7 +179,8 @@ async function entityRead(p: Params): Promise<Figure[]> {
   bench.add('entity read', () => {
     const entityId = `entity-${(n++ * 7919) % entities}`;
     const result = store.read('bench', { entityId });
-    if (result.events.length !== 100) throw new Error(`expected 100 events, got ${result.events.length}`);
+    if (result.events.length !== 100)
+      throw new Error(`expected 100 events, got ${result.events.length}`);
   });
   const p50: number[] = [];
   const p99: number[] = [];

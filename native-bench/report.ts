@@ -39,7 +39,11 @@ export function figure(
   unit: string,
   samples: number[],
   settings: Record<string, unknown>,
-  extra: { baseline?: { name: string; samples: number[] }; lowerIsBetter?: boolean; target?: string } = {},
+  extra: {
+    baseline?: { name: string; samples: number[] };
+    lowerIsBetter?: boolean;
+    target?: string;
+  } = {},
 ): Figure {
   const f: Figure = { suite, name, unit, ...summarize(samples), settings };
   if (extra.target !== undefined) f.target = extra.target;
@@ -67,7 +71,15 @@ export function printTable(figures: Figure[]): void {
     f.ratio !== undefined ? `${f.ratio.toFixed(2)}x` : '',
     f.target ?? '',
   ]);
-  const header = ['suite', 'figure', 'median', 'min..max', 'baseline (same run)', 'ratio', 'target'];
+  const header = [
+    'suite',
+    'figure',
+    'median',
+    'min..max',
+    'baseline (same run)',
+    'ratio',
+    'target',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log(line(header));

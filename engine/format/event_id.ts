@@ -54,6 +54,7 @@ export function positionId(position: number): string {
 /** The position a generated id carries, or null when the id cannot be one. */
 export function positionFromId(id: string): number | null {
   if (id.length !== 36 || !SHAPE.test(id)) return null;
-  const position = Number.parseInt(id.slice(0, 8), 16) * 2 ** 16 + Number.parseInt(id.slice(9, 13), 16);
+  const position =
+    Number.parseInt(id.slice(0, 8), 16) * 2 ** 16 + Number.parseInt(id.slice(9, 13), 16);
   return position > 0 ? position : null;
 }

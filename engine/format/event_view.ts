@@ -1,6 +1,12 @@
 // A read-only view of one stored record. Fields decode lazily: a read that only forwards the
 // bytes (the server's wire path) never allocates a string for them.
-import { FLAG_CLIENT_ID, FLAG_ESCAPE, FLAG_METADATA, Field, RECORD_HEADER_BYTES } from './record.js';
+import {
+  Field,
+  FLAG_CLIENT_ID,
+  FLAG_ESCAPE,
+  FLAG_METADATA,
+  RECORD_HEADER_BYTES,
+} from './record.js';
 import { readU64 } from './u64.js';
 
 export class EventView {

@@ -100,7 +100,6 @@ export class Log {
 
   /** The committed event at `position`, or null. */
   readPosition(position: number): EventView | null {
-    const { io, cache } = this.config;
     let lo = 0;
     let hi = this.segments.length - 1;
     while (lo < hi) {
@@ -112,11 +111,11 @@ export class Log {
     if (segment.count === 0 || position < segment.basePosition || position > segment.lastPosition) {
       return null;
     }
-    const view = indexView(segment, io, cache);
+    const view = indexView(segment, this.config);
     const rel = position - segment.basePosition;
     const i = lowerBoundRel(view, rel);
     if (i >= view.count || view.relPosition(i) !== rel) return null;
-    return readRecord(segment, view, i, io, cache);
+    return readRecord(segment, view, i, this.config);
   }
 
   /** The committed event with this id: by the position a generated id carries, else by index. */
@@ -126,16 +125,15 @@ export class Log {
       const found = this.readPosition(position);
       if (found !== null && found.id === id) return found;
     }
-    const { io, cache } = this.config;
     const hash = hashString32(id);
     for (let s = this.segments.length - 1; s >= 0; s--) {
       const segment = this.segments[s]!;
       if (segment.count === 0) continue;
-      const view = indexView(segment, io, cache);
+      const view = indexView(segment, this.config);
       for (const rel of view.candidates(IndexKind.Ids, id, hash)) {
         const i = lowerBoundRel(view, rel);
         if (i >= view.count || view.relPosition(i) !== rel) continue;
-        const record = readRecord(segment, view, i, io, cache);
+        const record = readRecord(segment, view, i, this.config);
         if (record.id === id) return record;
       }
     }

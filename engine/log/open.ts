@@ -135,7 +135,7 @@ function openActive(
   let truncations = 0;
   if (result.problem !== null) {
     const { offset, reason } = result.problem;
-    if (hasValidRecordAfter(io, segment.fd, fileSize, offset)) {
+    if (!result.problem.endedInBatch && hasValidRecordAfter(io, segment.fd, fileSize, offset)) {
       throw corruption(segment.logPath, offset, `${reason}, with valid records after it`);
     }
     logger.warn('truncating torn tail', {

@@ -112,7 +112,11 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
         failure = new StoreError(
           'WRONG_EXPECTED_VERSION',
           `entity ${event.entityId} is at version ${current}, expected ${event.expectedVersion}`,
-          { entityId: event.entityId, currentVersion: current, expectedVersion: event.expectedVersion },
+          {
+            entityId: event.entityId,
+            currentVersion: current,
+            expectedVersion: event.expectedVersion,
+          },
         );
         break;
       }

@@ -23,6 +23,8 @@ export interface ScannedRecord {
 export interface ScanProblem {
   offset: number;
   reason: string;
+  /** The file ends inside a batch whose records all verified: a torn tail for certain. */
+  endedInBatch: boolean;
 }
 
 export interface ScanResult {
@@ -77,13 +79,21 @@ export function scanSegment(
   while (offset < fileSize) {
     const [headerBuf, h] = reader.at(offset, RECORD_HEADER_BYTES);
     if (headerBuf.length - h < RECORD_HEADER_BYTES) {
-      return { validBytes, lastPosition, problem: { offset, reason: 'truncated header' } };
+      return {
+        validBytes,
+        lastPosition,
+        problem: { offset, reason: 'truncated header', endedInBatch: false },
+      };
     }
     const length = Math.max(recordLengthAt(headerBuf, h), RECORD_HEADER_BYTES);
     const [buf, at] = reader.at(offset, length);
     const verdict = checkRecord(buf, at, buf.length);
     if (typeof verdict === 'string') {
-      return { validBytes, lastPosition, problem: { offset, reason: verdict } };
+      return {
+        validBytes,
+        lastPosition,
+        problem: { offset, reason: verdict, endedInBatch: false },
+      };
     }
     const position = recordPosition(buf, at);
     const followers = recordFollowers(buf, at);
@@ -93,7 +103,11 @@ export function scanSegment(
     if (
       inBatch ? position !== previous + 1 || followers !== expectFollowers : position <= previous
     ) {
-      return { validBytes, lastPosition, problem: { offset, reason: 'position out of sequence' } };
+      return {
+        validBytes,
+        lastPosition,
+        problem: { offset, reason: 'position out of sequence', endedInBatch: false },
+      };
     }
     batch.push({ offset, view: new EventView(buf.subarray(at, at + verdict)) });
     offset += verdict;
@@ -108,7 +122,7 @@ export function scanSegment(
     }
   }
   if (batch.length > 0) {
-    const problem = { offset: batch[0]!.offset, reason: 'batch cut short' };
+    const problem = { offset: batch[0]!.offset, reason: 'batch cut short', endedInBatch: true };
     return { validBytes, lastPosition, problem };
   }
   return { validBytes, lastPosition, problem: null };

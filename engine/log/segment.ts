@@ -7,6 +7,7 @@ import { segmentIndexName, segmentLogName } from '../format/names.js';
 import { checkRecord, recordPosition } from '../format/record.js';
 import {
   decodeSegmentIndex,
+  encodeSegmentIndex,
   type KeyKind,
   lookupKey,
   type SealedIndex,
@@ -16,8 +17,16 @@ import {
 } from '../format/segment_index.js';
 import type { Io } from '../io/io.js';
 import { limits } from '../limits.js';
-import type { ActiveIndex } from './active_index.js';
+import { ActiveIndex } from './active_index.js';
 import type { CacheEntry, ReadCache } from './cache.js';
+import { scanSegment } from './scan.js';
+
+/** What segment reads need: the file system, the shared cache, somewhere to report repairs. */
+export interface SegmentContext {
+  io: Io;
+  cache: ReadCache;
+  logger: { warn(message: string, fields?: Record<string, unknown>): void };
+}
 
 /** Record-aligned bytes of a segment: the records whose start offset lies in one chunk span. */
 export interface Chunk extends CacheEntry {
@@ -69,19 +78,57 @@ export function newSegment(dir: string, basePosition: number, fd: number): Segme
   };
 }
 
+/**
+ * Rebuilds a sealed segment's index from its records (the index is a cache) and writes it back
+ * in the background. Damage in the records themselves is reported, never skipped.
+ */
+function rebuildIndex(segment: Segment, ctx: SegmentContext, reason: string): SealedIndex {
+  const index = new ActiveIndex(segment.basePosition);
+  const result = scanSegment(
+    ctx.io,
+    segment.fd,
+    segment.logBytes,
+    segment.basePosition - 1,
+    (batch) => {
+      for (const { offset, view } of batch) {
+        const clientId = view.clientId ? view.id : null;
+        index.add(
+          view.position - segment.basePosition,
+          offset,
+          view.timestampUs,
+          clientId,
+          view.eventType,
+          view.entityId,
+        );
+      }
+    },
+  );
+  if (result.problem !== null) {
+    throw corruption(segment.logPath, result.problem.offset, result.problem.reason);
+  }
+  index.logBytes = segment.logBytes;
+  const buf = encodeSegmentIndex(index);
+  ctx.logger.warn('rebuilt damaged segment index', { file: segment.indexPath, reason });
+  ctx.io.writeFileAtomic(segment.indexPath, buf).catch((error: unknown) => {
+    ctx.logger.warn('could not write rebuilt index', {
+      file: segment.indexPath,
+      cause: String(error),
+    });
+  });
+  return decodeSegmentIndex(buf) as SealedIndex;
+}
+
 /** The sealed index, loaded through the cache and checked on every load. */
-export function sealedIndexOf(segment: Segment, io: Io, cache: ReadCache): SealedIndex {
+export function sealedIndexOf(segment: Segment, ctx: SegmentContext): SealedIndex {
   const cached = segment.cachedIndex;
   if (cached !== null) {
     cached.referenced = true;
     return cached.index;
   }
-  const buf = io.readFile(segment.indexPath);
-  const decoded = buf === null ? 'missing' : decodeSegmentIndex(buf);
-  if (typeof decoded === 'string' || decoded.logBytes !== segment.logBytes) {
-    // The file was checked at open; damage since then is reported, never papered over.
-    throw corruption(segment.indexPath, 0, typeof decoded === 'string' ? decoded : 'stale');
-  }
+  const buf = ctx.io.readFile(segment.indexPath);
+  let decoded = buf === null ? 'missing' : decodeSegmentIndex(buf);
+  if (typeof decoded !== 'string' && decoded.logBytes !== segment.logBytes) decoded = 'stale';
+  if (typeof decoded === 'string') decoded = rebuildIndex(segment, ctx, decoded);
   const entry: CachedIndex = {
     index: decoded,
     bytes: decoded.buf.length,
@@ -92,7 +139,7 @@ export function sealedIndexOf(segment: Segment, io: Io, cache: ReadCache): Seale
     },
   };
   segment.cachedIndex = entry;
-  cache.add(entry);
+  ctx.cache.add(entry);
   return decoded;
 }
 
@@ -108,7 +155,7 @@ export interface IndexView {
 
 const EMPTY: readonly number[] = [];
 
-export function indexView(segment: Segment, io: Io, cache: ReadCache): IndexView {
+export function indexView(segment: Segment, ctx: SegmentContext): IndexView {
   const active = segment.active;
   if (active !== null) {
     return {
@@ -124,7 +171,7 @@ export function indexView(segment: Segment, io: Io, cache: ReadCache): IndexView
       },
     };
   }
-  const index = sealedIndexOf(segment, io, cache);
+  const index = sealedIndexOf(segment, ctx);
   return {
     count: index.count,
     relPosition: (i) => sealedRelPosition(index, i),
@@ -203,9 +250,9 @@ export function readRecord(
   segment: Segment,
   view: IndexView,
   i: number,
-  io: Io,
-  cache: ReadCache,
+  ctx: SegmentContext,
 ): EventView {
+  const { io, cache } = ctx;
   const offset = view.offset(i);
   const end = recordEnd(segment, view, i);
   const k = Math.floor(offset / limits.chunkBytes);

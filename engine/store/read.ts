@@ -5,9 +5,7 @@ import { StoreError } from '../errors.js';
 import { hashString32 } from '../format/checksum.js';
 import type { EventView } from '../format/event_view.js';
 import { IndexKind } from '../format/segment_index.js';
-import type { Io } from '../io/io.js';
 import { limits } from '../limits.js';
-import type { ReadCache } from '../log/cache.js';
 import type { Log } from '../log/log.js';
 import {
   type IndexView,
@@ -16,6 +14,7 @@ import {
   lowerBoundTime,
   readRecord,
   type Segment,
+  type SegmentContext,
 } from '../log/segment.js';
 import type { ReadQuery, ReadResult } from '../types.js';
 
@@ -146,12 +145,7 @@ function segmentsInSpan(log: Log, p: Plan): Segment[] {
   );
 }
 
-export function readLog(
-  log: Log,
-  query: ReadQuery,
-  io: Io,
-  cache: ReadCache,
-): ReadResult<EventView> {
+export function readLog(log: Log, query: ReadQuery, ctx: SegmentContext): ReadResult<EventView> {
   const limit = checkCount(query.limit, 'limit', limits.readLimitDefault, limits.readLimitMax);
   let skip = checkCount(query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
   const desc = query.order === 'desc';
@@ -162,7 +156,7 @@ export function readLog(
   if (desc) segments.reverse();
   let hasMore = false;
   outer: for (const segment of segments) {
-    const view = indexView(segment, io, cache);
+    const view = indexView(segment, ctx);
     const span = timeSpan(view, p);
     if (span === null) continue;
     const relLo = Math.max(p.lo - segment.basePosition, span[0]);
@@ -172,7 +166,7 @@ export function readLog(
       const rel = list[desc ? list.length - 1 - c : c]!;
       const i = lowerBoundRel(view, rel);
       if (i >= view.count || view.relPosition(i) !== rel) continue;
-      const event = readRecord(segment, view, i, io, cache);
+      const event = readRecord(segment, view, i, ctx);
       if (!matches(event, p)) continue;
       if (skip > 0) {
         skip--;

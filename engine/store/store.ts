@@ -57,7 +57,12 @@ export interface Store {
   read(tenantId: string, query: ReadQuery): ReadResult<EventView>;
   getEvent(tenantId: string, eventId: string): EventView | null;
   entityVersion(tenantId: string, entityId: string): number;
-  subscribe(tenantId: string, filter: SubscriptionFilter, afterPosition: number): Subscription;
+  /** A cursor after `afterPosition`; creates the tenant's log when it has none yet. */
+  subscribe(
+    tenantId: string,
+    filter: SubscriptionFilter,
+    afterPosition: number,
+  ): Promise<Subscription>;
   putSnapshot(tenantId: string, input: SnapshotInput): Promise<SnapshotInfo>;
   listSnapshots(tenantId: string, entityId: string): SnapshotInfo[];
   /** The newest snapshot of the entity covering at most `maxPosition`, with its state bytes. */
@@ -240,10 +245,22 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     );
   }
 
+  /** Appends between their first check and their place in a queue; close waits for them. */
+  let entering = 0;
+
+  async function admit<T>(tenantId: string, work: (tenant: Tenant) => Promise<T>): Promise<T> {
+    if (closing) throw new StoreError('STORE_CLOSED', 'the store is closed');
+    entering++;
+    try {
+      return await work(await tenantForWrite(tenantId));
+    } finally {
+      entering--;
+    }
+  }
+
   function enqueue(log: Log, events: readonly AppendEvent[]): Promise<AppendResult[]> {
     const checked = checkAppend(events, config);
     return new Promise((resolve, reject) => {
-      if (closing) return reject(new StoreError('STORE_CLOSED', 'the store is closed'));
       log.queue.push({ events: checked, resolve, reject });
       dirty.add(log);
       schedule();
@@ -263,14 +280,13 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     syncTimer.unref();
   }
 
-  const read = (log: Log, query: ReadQuery) => readLog(log, query, io, cache);
+  const read = (log: Log, query: ReadQuery) => readLog(log, query, logConfig);
   const emptyRead: ReadResult<EventView> = { events: [], hasMore: false, nextPosition: null };
 
   const store: Store = {
     config,
-    async append(tenantId, events) {
-      const tenant = await tenantForWrite(tenantId);
-      return enqueue(tenant.events, events);
+    append(tenantId, events) {
+      return admit(tenantId, (tenant) => enqueue(tenant.events, events));
     },
     read(tenantId, query) {
       const tenant = existing(tenantId);
@@ -283,24 +299,22 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     entityVersion(tenantId, entityId) {
       return existing(tenantId)?.events.entityVersion(entityId) ?? 0;
     },
-    subscribe(tenantId, filter, afterPosition) {
-      const tenant = existing(tenantId);
-      if (tenant === null) {
-        throw new StoreError('NOT_FOUND', `tenant ${tenantId} has no log yet; append first`);
-      }
+    async subscribe(tenantId, filter, afterPosition) {
+      const tenant = await tenantForWrite(tenantId);
       return createSubscription(tenant.events, read, filter, afterPosition);
     },
     async putSnapshot(tenantId, input) {
       checkEntityId(input.entityId);
-      const tenant = await tenantForWrite(tenantId);
-      const [result] = await enqueue(tenant.snapshots, [
-        {
-          eventType: `snapshot.${input.snapshotType}`,
-          entityId: input.entityId,
-          payload: input.state,
-          metadata: snapshotMetadata(input.asOfPosition, input.eventCount),
-        },
-      ]);
+      const [result] = await admit(tenantId, (tenant) =>
+        enqueue(tenant.snapshots, [
+          {
+            eventType: `snapshot.${input.snapshotType}`,
+            entityId: input.entityId,
+            payload: input.state,
+            metadata: snapshotMetadata(input.asOfPosition, input.eventCount),
+          },
+        ]),
+      );
       return {
         id: result!.eventId,
         entityId: input.entityId,
@@ -363,7 +377,13 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       return [...tenants.keys()].sort();
     },
     counters() {
-      const sum: StoreCounters = { rounds, writes: 0, fsyncs: 0, bytesWritten: 0, fsyncMicrosTotal: 0 };
+      const sum: StoreCounters = {
+        rounds,
+        writes: 0,
+        fsyncs: 0,
+        bytesWritten: 0,
+        fsyncMicrosTotal: 0,
+      };
       for (const t of tenants.values()) {
         for (const log of [t.events, t.snapshots]) {
           sum.writes += log.counters.writes;
@@ -379,9 +399,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       if (closing) return;
       closing = true;
       if (syncTimer !== null) clearInterval(syncTimer);
-      await Promise.allSettled(opening.values());
-      // Let queued appends finish: their callers were promised an answer.
-      while (running !== null || scheduled || dirty.size > 0) {
+      // Let appends already under way finish: their callers were promised an answer.
+      while (entering > 0 || running !== null || scheduled || dirty.size > 0) {
         if (running !== null) await running;
         else await new Promise((resolve) => setImmediate(resolve));
       }

@@ -1,16 +1,10 @@
 // The store suite against a fresh store, a reopened one and one recovered from a torn tail.
 import fs from 'node:fs';
 import path from 'node:path';
-import { openStore, type Store, type StoreOptions } from '../../engine/index.js';
+import { openStore, type Store } from '../../engine/index.js';
+import { tinyOptions as tinyStore } from '../helpers/store.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { storeSuite } from './store_suite.js';
-
-export const tinyStore = (dataDir: string): StoreOptions => ({
-  dataDir,
-  segmentBytesMax: 4096,
-  cacheBytes: 256 * 1024,
-  logger: { warn: () => {}, info: () => {} },
-});
 
 storeSuite('fresh', async (t) => {
   const store = await openStore(tinyStore(tmpDir(t)));

@@ -1,0 +1,179 @@
+// The append contract: validation, limits, atomic batches, expected versions, idempotency,
+// group commit and the fsync policies.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type AppendEvent, isStoreError } from '../../engine/index.js';
+import { ev, payloadOf } from '../helpers/events.js';
+import { openTiny } from '../helpers/store.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+describe('append', () => {
+  it('rejects events that break the event model with VALIDATION_ERROR', async (t) => {
+    const store = await openTiny(tmpDir(t));
+    t.after(() => store.close());
+    const bad: [string, AppendEvent][] = [
+      ['upper-case type', ev('User.Created', 'e')],
+      ['leading dot', ev('.user', 'e')],
+      ['trailing dot', ev('user.', 'e')],
+      ['double dot', ev('user..created', 'e')],
+      ['empty type', ev('', 'e')],
+      ['type too long', ev('a'.repeat(129), 'e')],
+      ['empty entity', ev('a.b', '')],
+      ['whitespace entity', ev('a.b', '   ')],
+      ['control character', ev('a.b', 'line\nbreak')],
+      ['entity too long', ev('a.b', 'é'.repeat(65))],
+      ['lone surrogate', ev('a.b', 'x\ud800')],
+      ['empty payload', { eventType: 'a.b', entityId: 'e', payload: Buffer.alloc(0) }],
+      ['bad expected version', ev('a.b', 'e', {}, { expectedVersion: -1 })],
+      ['fractional expected version', ev('a.b', 'e', {}, { expectedVersion: 1.5 })],
+      ['empty id', ev('a.b', 'e', {}, { id: '' })],
+    ];
+    for (const [name, event] of bad) {
+      await assert.rejects(
+        store.append('default', [event]),
+        (e) => isStoreError(e, 'VALIDATION_ERROR'),
+        name,
+      );
+    }
+    await assert.rejects(store.append('default', []), (e) => isStoreError(e, 'VALIDATION_ERROR'));
+    await assert.rejects(
+      store.append('default', [
+        ev('a.b', 'e', {}, { id: 'same' }),
+        ev('a.b', 'f', {}, { id: 'same' }),
+      ]),
+      (e) => isStoreError(e, 'VALIDATION_ERROR'),
+    );
+    await assert.rejects(store.append('bad/tenant', [ev('a.b', 'e')]), (e) =>
+      isStoreError(e, 'INVALID_TENANT_ID'),
+    );
+    assert.equal(store.stats('default').totalEvents, 0);
+  });
+
+  it('enforces payload, metadata and batch limits with LIMIT_EXCEEDED', async (t) => {
+    const store = await openTiny(tmpDir(t), {
+      payloadBytesMax: 100,
+      metadataBytesMax: 50,
+      batchEventsMax: 3,
+    });
+    t.after(() => store.close());
+    await assert.rejects(
+      store.append('default', [ev('a.b', 'e', { x: 'y'.repeat(100) })]),
+      (e) => isStoreError(e, 'LIMIT_EXCEEDED') && e.details.limit === 100,
+    );
+    await assert.rejects(
+      store.append('default', [
+        ev('a.b', 'e', {}, { metadata: Buffer.from(`"${'m'.repeat(60)}"`) }),
+      ]),
+      (e) => isStoreError(e, 'LIMIT_EXCEEDED'),
+    );
+    await assert.rejects(
+      store.append('default', [ev('a.b', 'e'), ev('a.b', 'e'), ev('a.b', 'e'), ev('a.b', 'e')]),
+      (e) => isStoreError(e, 'LIMIT_EXCEEDED'),
+    );
+    const ok = await store.append('default', [ev('a.b', 'e', { x: 'y'.repeat(80) })]);
+    assert.equal(ok.length, 1);
+  });
+
+  it('writes a batch whole or not at all when one expected version fails', async (t) => {
+    const store = await openTiny(tmpDir(t));
+    t.after(() => store.close());
+    await store.append('default', [ev('a.b', 'x')]);
+    await assert.rejects(
+      store.append('default', [
+        ev('a.b', 'y', {}, { expectedVersion: 0 }),
+        ev('a.b', 'x', {}, { expectedVersion: 5 }),
+      ]),
+      (e) => isStoreError(e, 'WRONG_EXPECTED_VERSION') && e.details.currentVersion === 1,
+    );
+    assert.equal(store.entityVersion('default', 'y'), 0);
+    assert.equal(store.stats('default').totalEvents, 1);
+    // Versions inside one batch follow each other.
+    const r = await store.append('default', [
+      ev('a.b', 'y', {}, { expectedVersion: 0 }),
+      ev('a.b', 'y', {}, { expectedVersion: 1 }),
+    ]);
+    assert.deepEqual(
+      r.map((x) => x.version),
+      [1, 2],
+    );
+  });
+
+  it('lets exactly one of many racing writers win the same expected version', async (t) => {
+    const store = await openTiny(tmpDir(t));
+    t.after(() => store.close());
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        store.append('default', [ev('a.b', 'race', { i }, { expectedVersion: 0 })]),
+      ),
+    );
+    assert.equal(attempts.filter((a) => a.status === 'fulfilled').length, 1);
+    assert.ok(
+      attempts
+        .filter((a) => a.status === 'rejected')
+        .every((a) => isStoreError((a as PromiseRejectedResult).reason, 'WRONG_EXPECTED_VERSION')),
+    );
+    assert.equal(store.read('default', { entityId: 'race' }).events.length, 1);
+  });
+
+  it('answers racing retries of one client id with one event', async (t) => {
+    const store = await openTiny(tmpDir(t));
+    t.after(() => store.close());
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        store.append('default', [ev('a.b', 'e', {}, { id: 'req-1' })]),
+      ),
+    );
+    assert.equal(new Set(results.map(([r]) => r!.position)).size, 1);
+    assert.equal(results.filter(([r]) => !r!.duplicate).length, 1);
+    assert.equal(store.stats('default').totalEvents, 1);
+  });
+
+  it('shares one write and one fsync among concurrent appends', async (t) => {
+    const store = await openTiny(tmpDir(t), { segmentBytesMax: 1 << 20 });
+    t.after(() => store.close());
+    const before = store.counters();
+    await Promise.all(
+      Array.from({ length: 64 }, (_, i) => store.append('default', [ev('a.b', `e${i}`)])),
+    );
+    const after = store.counters();
+    assert.equal(store.stats('default').totalEvents, 64);
+    assert.ok(after.fsyncs - before.fsyncs < 64, `fsyncs: ${after.fsyncs - before.fsyncs}`);
+    assert.ok(after.writes - before.writes < 64);
+  });
+
+  for (const fsync of ['interval', 'never'] as const) {
+    it(`keeps events across a clean close with fsync = ${fsync}`, async (t) => {
+      const dir = tmpDir(t);
+      const store = await openTiny(dir, { fsync, fsyncIntervalMs: 5 });
+      for (let i = 0; i < 30; i++) await store.append('default', [ev('a.b', 'e', { i })]);
+      if (fsync === 'interval') {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.ok(store.counters().fsyncs > 0, 'the interval timer syncs');
+      } else {
+        assert.equal(
+          store.counters().fsyncs,
+          store.stats('default').segments - 1,
+          'only seals sync',
+        );
+      }
+      await store.close();
+      const reopened = await openTiny(dir);
+      t.after(() => reopened.close());
+      assert.equal(reopened.read('default', {}).events.length, 30);
+      assert.deepEqual(
+        payloadOf(reopened.read('default', { order: 'desc', limit: 1 }).events[0]!),
+        { i: 29 },
+      );
+    });
+  }
+
+  it('refuses appends after close with STORE_CLOSED', async (t) => {
+    const store = await openTiny(tmpDir(t));
+    const pending = store.append('default', [ev('a.b', 'e')]);
+    await store.close();
+    await pending;
+    await assert.rejects(store.append('default', [ev('a.b', 'e')]), (e) =>
+      isStoreError(e, 'STORE_CLOSED'),
+    );
+  });
+});

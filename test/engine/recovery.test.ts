@@ -1,0 +1,151 @@
+// Recovery: what open does with torn tails, damaged records, and missing or damaged caches.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { isStoreError, type Store } from '../../engine/index.js';
+import { ev, payloadOf } from '../helpers/events.js';
+import { flipBit, openTiny, segmentFiles } from '../helpers/store.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+async function writeN(store: Store, n: number, tenant = 'default'): Promise<void> {
+  for (let i = 0; i < n; i++)
+    await store.append(tenant, [ev('item.added', `item-${i % 5}`, { i })]);
+}
+
+function allPayloads(store: Store, tenant = 'default'): unknown[] {
+  return store.read(tenant, { limit: 10_000 }).events.map(payloadOf);
+}
+
+describe('recovery', () => {
+  it('truncates a torn tail, counts it, and appends after it without a gap', async (t) => {
+    const dir = tmpDir(t);
+    const store = await openTiny(dir);
+    await writeN(store, 10);
+    await store.close();
+    const last = segmentFiles(dir).at(-1)!;
+    const size = fs.statSync(last).size;
+    fs.appendFileSync(last, Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]));
+    const reopened = await openTiny(dir);
+    t.after(() => reopened.close());
+    assert.equal(fs.statSync(last).size, size);
+    assert.equal(reopened.stats('default').recoveredTruncations, 1);
+    assert.ok(reopened.warnings.some((w) => w.message === 'truncating torn tail'));
+    assert.deepEqual(
+      allPayloads(reopened),
+      Array.from({ length: 10 }, (_, i) => ({ i })),
+    );
+    const [next] = await reopened.append('default', [ev('item.added', 'item-0', { i: 10 })]);
+    assert.equal(next!.position, 11);
+  });
+
+  it('drops a batch that a crash cut short, whole', async (t) => {
+    const dir = tmpDir(t);
+    const store = await openTiny(dir, { segmentBytesMax: 1 << 20 });
+    await store.append('default', [ev('a.b', 'e', { n: 1 })]);
+    const before = fs.statSync(segmentFiles(dir).at(-1)!).size;
+    await store.append('default', [
+      ev('a.b', 'e', { n: 2 }),
+      ev('a.b', 'e', { n: 3 }),
+      ev('a.b', 'e', { n: 4 }),
+    ]);
+    await store.close();
+    const last = segmentFiles(dir).at(-1)!;
+    const after = fs.statSync(last).size;
+    // Keep the first two records of the three-record batch: whole records, incomplete batch.
+    fs.truncateSync(last, before + Math.floor(((after - before) * 2) / 3));
+    const reopened = await openTiny(dir, { segmentBytesMax: 1 << 20 });
+    t.after(() => reopened.close());
+    assert.deepEqual(allPayloads(reopened), [{ n: 1 }]);
+    assert.equal(reopened.entityVersion('default', 'e'), 1);
+  });
+
+  it('refuses to truncate damage that has valid records after it, and names file and offset', async (t) => {
+    const dir = tmpDir(t);
+    const store = await openTiny(dir, { segmentBytesMax: 1 << 20 });
+    await writeN(store, 8);
+    await writeN(store, 3, 'other');
+    await store.close();
+    const file = segmentFiles(dir).at(-1)!;
+    flipBit(file, 100);
+    const reopened = await openTiny(dir, { segmentBytesMax: 1 << 20 });
+    t.after(() => reopened.close());
+    assert.equal(fs.statSync(file).size > 0, true);
+    assert.throws(
+      () => reopened.read('default', {}),
+      (e) =>
+        isStoreError(e, 'LOG_UNAVAILABLE') && /corrupt data in .*\.log at offset 0/.test(e.message),
+    );
+    await assert.rejects(reopened.append('default', [ev('a.b', 'x')]), (e) =>
+      isStoreError(e, 'LOG_UNAVAILABLE'),
+    );
+    assert.equal(allPayloads(reopened, 'other').length, 3, 'other tenants keep working');
+  });
+
+  it('reports damage inside a sealed segment when it is read, and serves the rest', async (t) => {
+    const dir = tmpDir(t);
+    const store = await openTiny(dir);
+    await writeN(store, 120);
+    await store.close();
+    const files = segmentFiles(dir);
+    assert.ok(files.length >= 3);
+    flipBit(files[0]!, 200);
+    const reopened = await openTiny(dir);
+    t.after(() => reopened.close());
+    assert.throws(
+      () => reopened.read('default', { limit: 10_000 }),
+      (e) => isStoreError(e, 'CORRUPTION') && e.details.file === files[0],
+    );
+    const later = reopened.read('default', { afterPosition: 100 });
+    assert.equal(later.events.length, 20, 'segments after the damage still read');
+  });
+
+  it('rebuilds missing and damaged segment indexes from the records', async (t) => {
+    const dir = tmpDir(t);
+    const store = await openTiny(dir);
+    await writeN(store, 120);
+    const expected = allPayloads(store);
+    const entity = store.read('default', { entityId: 'item-3' }).events.map((e) => e.position);
+    await store.close();
+    const indexes = fs
+      .readdirSync(path.dirname(segmentFiles(dir)[0]!))
+      .filter((n) => n.endsWith('.idx'))
+      .map((n) => path.join(path.dirname(segmentFiles(dir)[0]!), n));
+    assert.ok(indexes.length >= 2);
+    fs.rmSync(indexes[0]!);
+    flipBit(indexes[1]!, 90);
+    const reopened = await openTiny(dir);
+    t.after(() => reopened.close());
+    assert.deepEqual(allPayloads(reopened), expected);
+    assert.deepEqual(
+      reopened.read('default', { entityId: 'item-3' }).events.map((e) => e.position),
+      entity,
+    );
+    assert.ok(reopened.warnings.some((w) => w.message.startsWith('rebuilt')));
+    assert.ok(fs.existsSync(indexes[0]!), 'the missing index is written again');
+  });
+
+  it('rebuilds versions and spans from the segments when the checkpoint is lost', async (t) => {
+    const dir = tmpDir(t);
+    const store = await openTiny(dir);
+    await writeN(store, 60);
+    await store.close();
+    fs.rmSync(path.join(dir, 'tenants', 'default', 'events', 'entities.ckpt'));
+    const reopened = await openTiny(dir);
+    t.after(() => reopened.close());
+    assert.equal(reopened.entityVersion('default', 'item-2'), 12);
+    assert.equal(reopened.stats('default').totalEvents, 60);
+    assert.equal(reopened.read('default', { entityId: 'item-2' }).events.length, 12);
+  });
+
+  it('refuses a second process on the same data directory', async (t) => {
+    const dir = tmpDir(t);
+    const store = await openTiny(dir);
+    t.after(() => store.close());
+    fs.writeFileSync(path.join(dir, 'LOCK'), String(process.ppid));
+    await assert.rejects(
+      openTiny(dir),
+      (e) => isStoreError(e, 'LOG_UNAVAILABLE') && /in use/.test(e.message),
+    );
+  });
+});
