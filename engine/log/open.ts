@@ -155,6 +155,26 @@ function openActive(
 }
 
 export async function openLogDir(io: Io, dir: string, logger: Logger): Promise<OpenedLog> {
+  const opened = await openSegments(io, dir, logger);
+  const last = opened.segments.reduce((p, s) => (s.count > 0 ? s.lastPosition : p), 0);
+  if (opened.checkpointPosition <= last) return opened;
+  // The checkpoint speaks of events the segments no longer hold (files cut or removed by
+  // hand): it cannot be trusted, so drop it and count everything from the segments.
+  logger.warn('entity checkpoint is ahead of the log; rebuilding', {
+    dir,
+    checkpoint: opened.checkpointPosition,
+    last,
+  });
+  for (const segment of opened.segments) io.close(segment.fd);
+  io.unlink(path.join(dir, CHECKPOINT_NAME));
+  return openSegments(io, dir, logger);
+}
+
+async function openSegments(
+  io: Io,
+  dir: string,
+  logger: Logger,
+): Promise<OpenedLog & { checkpointPosition: number }> {
   io.mkdirp(dir);
   const names = io.readdir(dir);
   for (const name of names) if (name.endsWith('.tmp')) io.unlink(path.join(dir, name));
@@ -164,6 +184,7 @@ export async function openLogDir(io: Io, dir: string, logger: Logger): Promise<O
     .sort((a, b) => a - b);
   if (bases.length === 0) bases.push(1);
   const totals = loadTotals(io, dir, logger);
+  const checkpointPosition = totals.coveredPosition;
   const segments: Segment[] = [];
   let previousPosition = 0;
   let truncations = 0;
@@ -182,5 +203,5 @@ export async function openLogDir(io: Io, dir: string, logger: Logger): Promise<O
   }
   io.fsyncDir(dir);
   totals.coveredPosition = Math.max(totals.coveredPosition, previousPosition);
-  return { segments, totals, truncations };
+  return { segments, totals, truncations, checkpointPosition };
 }
