@@ -13,6 +13,7 @@ import type { FsyncPolicy } from '../types.js';
 import { ActiveIndex } from './active_index.js';
 import type { ReadCache } from './cache.js';
 import { type Logger, openLogDir } from './open.js';
+import { PendingState } from './pending.js';
 import { type PendingAppend, type PreparedRound, prepareRound, recordStart } from './round.js';
 import {
   dropSegmentCache,
@@ -51,6 +52,18 @@ export class Log {
   /** Write-path counters, read by metrics and benchmarks. */
   readonly counters = { writes: 0, fsyncs: 0, bytesWritten: 0, fsyncMicrosTotal: 0 };
   private waiters: Waiter[] = [];
+  /** What rounds in flight will leave behind; the next round is checked against it. */
+  private readonly pending: PendingState;
+  /** Rounds prepared and not yet settled. */
+  private prepared = 0;
+  /** Moves on at every failed write: rounds prepared in an older epoch are rejected. */
+  private epoch = 0;
+  /** End of the bytes written to the active segment, committed or in flight. */
+  private writtenBytes: number;
+  /** Settles when the newest round in flight has settled. */
+  private tail: Promise<void> = Promise.resolve();
+  /** Set while a roll or a repair must have the file to itself. */
+  private barrier: Promise<void> | null = null;
   private closed = false;
 
   private constructor(
@@ -62,6 +75,8 @@ export class Log {
     this.segments = opened.segments;
     this.totals = opened.totals;
     this.truncations = opened.truncations;
+    this.pending = new PendingState(this);
+    this.writtenBytes = this.active.logBytes;
   }
 
   static async open(config: LogConfig, dir: string): Promise<Log> {
@@ -140,6 +155,11 @@ export class Log {
     return null;
   }
 
+  /** Rounds prepared and not yet settled. */
+  get roundsInFlight(): number {
+    return this.prepared;
+  }
+
   /** Takes the queue and builds the next round, or null when nothing is waiting. */
   takeRound(): PreparedRound | null {
     const queue = this.queue;
@@ -148,18 +168,84 @@ export class Log {
       for (const append of queue) append.reject(this.failure);
       return null;
     }
-    return prepareRound(queue, this);
+    const round = prepareRound(queue, this.pending);
+    if (round === null) return null;
+    round.epoch = this.epoch;
+    this.pending.add(round);
+    this.prepared++;
+    return round;
   }
 
   /**
-   * Writes and commits the round. Appends go to the active segment while they fit; the next one
-   * that does not rolls the segment first, so a round may land in two segments, cut only between
-   * appends. Each piece is synced per policy and committed before the next is written.
+   * Writes and commits a round. Rounds are pipelined: the next one may be written while this
+   * one waits for its fsync, but they commit strictly in order, and a failure moves the epoch
+   * on so that every round prepared on top of the failed one is rejected too. A round that
+   * needs the segment rolled waits until nothing else is in flight.
    */
   async writeRound(round: PreparedRound): Promise<void> {
+    const previous = this.tail;
+    let settle = (): void => {};
+    this.tail = new Promise((resolve) => {
+      settle = resolve;
+    });
+    try {
+      while (this.barrier !== null) await this.barrier;
+      const segment = this.active;
+      const fits = this.writtenBytes + round.buf.length <= this.config.segmentBytesMax;
+      if (round.epoch !== this.epoch) {
+        this.rejectFrom(round, 0, this.staleError());
+      } else if (fits || (segment.count === 0 && this.writtenBytes === 0)) {
+        await this.writeInPlace(round, segment, previous);
+      } else {
+        let release = (): void => {};
+        const barrier = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        this.barrier = barrier;
+        try {
+          await previous;
+          await this.writeWithRoll(round);
+        } finally {
+          if (this.barrier === barrier) this.barrier = null;
+          release();
+        }
+      }
+    } finally {
+      if (--this.prepared === 0) this.pending.reset();
+      settle();
+    }
+  }
+
+  /** The common case: the whole round goes after what is already written. */
+  private async writeInPlace(
+    round: PreparedRound,
+    segment: Segment,
+    previous: Promise<void>,
+  ): Promise<void> {
+    const at = this.writtenBytes;
+    this.writtenBytes += round.buf.length;
+    let failure: unknown = null;
+    try {
+      await this.writePiece(segment, round.buf, at);
+    } catch (error) {
+      failure = error;
+    }
+    await previous;
+    if (round.epoch !== this.epoch) {
+      this.rejectFrom(round, 0, this.staleError());
+    } else if (failure !== null) {
+      this.rejectFrom(round, 0, await this.repair(failure, segment));
+    } else {
+      this.commitPiece(round, 0, round.accepted.length, segment);
+    }
+  }
+
+  /** Appends go in while they fit; the next that does not first rolls the segment. */
+  private async writeWithRoll(round: PreparedRound): Promise<void> {
     let a = 0;
     try {
       while (a < round.accepted.length) {
+        if (round.epoch !== this.epoch) throw this.staleError();
         const segment = this.active;
         const room = this.config.segmentBytesMax - segment.logBytes;
         const from = round.offsets[recordStart(round, a)]!;
@@ -173,42 +259,79 @@ export class Log {
           await this.roll(round.records[recordStart(round, a)]!.position);
           continue;
         }
-        await this.writePiece(
-          segment,
-          round.buf.subarray(from, round.offsets[recordStart(round, b)]!),
-        );
+        const bytes = round.buf.subarray(from, round.offsets[recordStart(round, b)]!);
+        this.writtenBytes = segment.logBytes + bytes.length;
+        try {
+          await this.writePiece(segment, bytes, segment.logBytes);
+        } catch (error) {
+          throw await this.repair(error, segment);
+        }
         this.commitPiece(round, a, b, segment);
         a = b;
       }
     } catch (error) {
-      const typed = error instanceof StoreError ? error : ioFailure(error, `writing ${this.dir}`);
-      for (let rest = a; rest < round.accepted.length; rest++)
-        round.accepted[rest]!.append.reject(typed);
+      this.rejectFrom(
+        round,
+        a,
+        error instanceof StoreError ? error : ioFailure(error, `writing ${this.dir}`),
+      );
     }
   }
 
-  private async writePiece(segment: Segment, bytes: Buffer): Promise<void> {
-    if (bytes.length === 0) return;
-    const { io } = this.config;
-    try {
-      await io.writeAt(segment.fd, bytes, segment.logBytes);
-      this.counters.writes++;
-      this.counters.bytesWritten += bytes.length;
-      if (this.config.fsync === 'always') await this.fdatasync(segment.fd);
-      else this.unsynced = true;
-    } catch (error) {
-      const typed = ioFailure(error, `appending to ${segment.logPath}`);
-      // Cut what may have reached the file, so that the next round starts at committed bytes.
+  private rejectFrom(round: PreparedRound, a: number, error: StoreError): void {
+    for (let k = a; k < round.accepted.length; k++) round.accepted[k]!.append.reject(error);
+  }
+
+  private staleError(): StoreError {
+    return new StoreError(
+      'IO_ERROR',
+      'an earlier append in the same pipeline failed; nothing was written',
+      {
+        retryable: true,
+      },
+    );
+  }
+
+  /**
+   * After a failed write or fsync: move the epoch on (rounds in flight behind this one will be
+   * rejected), wait for them to settle, and cut the file back to its committed bytes before
+   * anything new is written. If the cut fails, the log takes no more appends.
+   */
+  private async repair(error: unknown, segment: Segment): Promise<StoreError> {
+    const typed = ioFailure(error, `appending to ${segment.logPath}`);
+    this.epoch++;
+    this.pending.reset();
+    const behind = this.tail;
+    let release = (): void => {};
+    const barrier = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.barrier = barrier;
+    void (async () => {
+      // Rounds already in flight (this one included) settle first; they see the new epoch.
+      await behind;
       try {
-        await io.truncate(segment.fd, segment.logBytes);
+        await this.config.io.truncate(segment.fd, segment.logBytes);
       } catch {
         this.failure = new StoreError(
           'LOG_UNAVAILABLE',
           `log ${this.dir} disabled: ${typed.message}`,
         );
       }
-      throw typed;
-    }
+      this.writtenBytes = segment.logBytes;
+      if (this.barrier === barrier) this.barrier = null;
+      release();
+    })();
+    return typed;
+  }
+
+  private async writePiece(segment: Segment, bytes: Buffer, at: number): Promise<void> {
+    if (bytes.length === 0) return;
+    await this.config.io.writeAt(segment.fd, bytes, at);
+    this.counters.writes++;
+    this.counters.bytesWritten += bytes.length;
+    if (this.config.fsync === 'always') await this.fdatasync(segment.fd);
+    else this.unsynced = true;
   }
 
   /** Makes appends [a, b) of the round visible: indexes, totals, results, subscribers. */
@@ -258,6 +381,7 @@ export class Log {
       next.active = new ActiveIndex(nextPosition);
       io.fsyncDir(this.dir);
       this.segments.push(next);
+      this.writtenBytes = 0;
       this.unsynced = false;
       await this.writeCheckpoint(sealed.lastPosition);
     } catch (error) {

@@ -3,7 +3,6 @@
 // and encoded into one buffer that is written with one call and made durable with one fsync.
 import { StoreError } from '../errors.js';
 import { positionId } from '../format/event_id.js';
-import type { EventView } from '../format/event_view.js';
 import { type RecordInput, recordLength, writeRecord } from '../format/record.js';
 import type { AppendResult } from '../types.js';
 
@@ -30,6 +29,8 @@ export interface Accepted {
 }
 
 export interface PreparedRound {
+  /** The log's epoch when prepared; a failure before it commits moves the epoch on. */
+  epoch: number;
   accepted: Accepted[];
   /** Encoded records of every accepted append, in position order. */
   buf: Buffer;
@@ -38,12 +39,18 @@ export interface PreparedRound {
   offsets: number[];
 }
 
-/** What the round needs to know of the committed log. */
+/** What a duplicate check needs of the original event, stored or still in flight. */
+export type DuplicateSource = Pick<
+  RecordInput,
+  'entityId' | 'eventType' | 'position' | 'version' | 'timestampUs'
+>;
+
+/** What the round needs to know of the log it extends. */
 export interface RoundContext {
-  lastPosition: number;
-  lastTimestampUs: number;
+  readonly lastPosition: number;
+  readonly lastTimestampUs: number;
   entityVersion(entityId: string): number;
-  findById(id: string): EventView | null;
+  findById(id: string): DuplicateSource | null;
 }
 
 export function nowUs(): number {
@@ -56,10 +63,8 @@ function duplicateOf(
   roundIds: Map<string, RecordInput>,
   ctx: RoundContext,
 ): AppendResult | StoreError | null {
-  const inRound = roundIds.get(event.id);
-  const stored = inRound === undefined ? ctx.findById(event.id) : null;
-  const original = inRound ?? stored;
-  if (original === undefined || original === null) return null;
+  const original = roundIds.get(event.id) ?? ctx.findById(event.id);
+  if (original === null) return null;
   if (original.entityId !== event.entityId || original.eventType !== event.eventType) {
     return new StoreError('ALREADY_EXISTS', `event id ${event.id} is already used`, {
       eventId: event.id,
@@ -166,7 +171,7 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
   offsets[records.length] = total;
   const buf = Buffer.allocUnsafe(total);
   for (let j = 0; j < records.length; j++) writeRecord(buf, offsets[j]!, records[j]!);
-  return { accepted, buf, records, offsets };
+  return { epoch: 0, accepted, buf, records, offsets };
 }
 
 /** Index in round.records where the records of accepted append `a` start (or the end). */

@@ -200,8 +200,10 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   /** The tenant's logs for reading; null when the tenant has never been written. */
   function existing(id: string): Tenant | null {
     if (closing) throw new StoreError('STORE_CLOSED', 'the store is closed');
+    const open = tenants.get(id);
+    if (open !== undefined) return open;
     checkTenantId(id);
-    return tenants.get(id) ?? null;
+    return null;
   }
 
   function tenantForWrite(id: string): Tenant | Promise<Tenant> {
@@ -215,47 +217,62 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     return pending;
   }
 
-  // Group commit across every log of the store.
+  // Group commit across every log of the store. Each event-loop turn takes what every touched
+  // log has queued and starts one round for each; a log may have PIPELINE_DEPTH rounds in
+  // flight (the next is written while the previous waits for its fsync). A log at that depth
+  // keeps its queue growing, which is what makes the next group large.
+  const PIPELINE_DEPTH = 2;
   const dirty = new Set<Log>();
-  let running: Promise<void> | null = null;
+  const inFlight = new Set<Promise<void>>();
   let scheduled = false;
+  let rounds = 0;
 
   function schedule(): void {
-    if (scheduled || running !== null) return;
+    if (scheduled) return;
     scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      running = runRound().finally(() => {
-        running = null;
-        if (dirty.size > 0) schedule();
-      });
-    });
+    setImmediate(startRounds);
   }
 
-  let rounds = 0;
-  async function runRound(): Promise<void> {
-    rounds++;
-    const logs = [...dirty];
-    dirty.clear();
-    await Promise.all(
-      logs.map(async (log) => {
-        const round = log.takeRound();
-        if (round !== null) await log.writeRound(round);
-      }),
-    );
+  function startRounds(): void {
+    scheduled = false;
+    let started = false;
+    for (const log of dirty) {
+      if (log.roundsInFlight >= PIPELINE_DEPTH) continue;
+      dirty.delete(log);
+      const round = log.takeRound();
+      if (round === null) continue;
+      started = true;
+      const done: Promise<void> = log.writeRound(round).finally(() => {
+        inFlight.delete(done);
+        if (dirty.size > 0) schedule();
+      });
+      inFlight.add(done);
+    }
+    if (started) rounds++;
   }
 
   /** Appends between their first check and their place in a queue; close waits for them. */
   let entering = 0;
 
-  async function admit<T>(tenantId: string, work: (tenant: Tenant) => Promise<T>): Promise<T> {
-    if (closing) throw new StoreError('STORE_CLOSED', 'the store is closed');
-    entering++;
-    try {
-      return await work(await tenantForWrite(tenantId));
-    } finally {
-      entering--;
+  function admit<T>(tenantId: string, work: (tenant: Tenant) => Promise<T>): Promise<T> {
+    if (closing) return Promise.reject(new StoreError('STORE_CLOSED', 'the store is closed'));
+    // The common case, a tenant already open, takes no asynchronous step before its queue.
+    const open = tenants.get(tenantId);
+    if (open !== undefined) {
+      try {
+        return work(open);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
+    entering++;
+    return (async () => {
+      try {
+        return await work(await tenantForWrite(tenantId));
+      } finally {
+        entering--;
+      }
+    })();
   }
 
   function enqueue(log: Log, events: readonly AppendEvent[]): Promise<AppendResult[]> {
@@ -400,8 +417,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       closing = true;
       if (syncTimer !== null) clearInterval(syncTimer);
       // Let appends already under way finish: their callers were promised an answer.
-      while (entering > 0 || running !== null || scheduled || dirty.size > 0) {
-        if (running !== null) await running;
+      while (entering > 0 || inFlight.size > 0 || scheduled || dirty.size > 0) {
+        if (inFlight.size > 0) await Promise.allSettled(inFlight);
         else await new Promise((resolve) => setImmediate(resolve));
       }
       for (const tenant of tenants.values()) {

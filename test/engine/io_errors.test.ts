@@ -86,4 +86,56 @@ describe('I/O failures', () => {
       [1, 2, 3, 4, 5],
     );
   });
+
+  it('rejects the rounds written behind a failed one, then goes on from committed bytes', async (t) => {
+    const dir = tmpDir(t);
+    const { io, faults } = createFaultyIo();
+    const store = await openTiny(dir, { io, segmentBytesMax: 1 << 20 });
+    await store.append('default', [ev('a.b', 'e', { n: 0 })]);
+    faults.fsyncDelayMs = 30;
+    faults.failFsyncs = 1;
+    const first = store.append('default', [ev('a.b', 'e', { n: 1 })]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Prepared and written while the first round waits for its (failing) fsync.
+    const second = store.append('default', [ev('a.b', 'e', { n: 2 }, { expectedVersion: 2 })]);
+    const results = await Promise.allSettled([first, second]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    assert.ok(results.every((r) => isStoreError((r as PromiseRejectedResult).reason, 'IO_ERROR')));
+    faults.fsyncDelayMs = 0;
+    const [next] = await store.append('default', [
+      ev('a.b', 'e', { n: 3 }, { expectedVersion: 1 }),
+    ]);
+    assert.deepEqual([next!.position, next!.version], [2, 2]);
+    await store.close();
+    const reopened = await openTiny(dir, { segmentBytesMax: 1 << 20 });
+    t.after(() => reopened.close());
+    assert.deepEqual(reopened.read('default', {}).events.map(payloadOf), [{ n: 0 }, { n: 3 }]);
+    assert.equal(
+      reopened.stats('default').recoveredTruncations,
+      0,
+      'nothing was left past the committed end',
+    );
+  });
+
+  it('pipelines rounds: one is written while the previous waits for its fsync', async (t) => {
+    const dir = tmpDir(t);
+    const { io, faults } = createFaultyIo();
+    const store = await openTiny(dir, { io, segmentBytesMax: 1 << 20 });
+    t.after(() => store.close());
+    faults.fsyncDelayMs = 20;
+    const a = store.append('default', [ev('a.b', 'x')]);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const b = store.append('default', [ev('a.b', 'y')]);
+    const [[ra], [rb]] = await Promise.all([a, b]);
+    assert.deepEqual([ra!.position, rb!.position], [1, 2]);
+    assert.equal(store.counters().writes, 2);
+    assert.deepEqual(
+      faults.trace,
+      ['write', 'sync', 'write', 'sync', 'synced', 'synced'],
+      'the second round was written before the first fsync returned',
+    );
+  });
 });

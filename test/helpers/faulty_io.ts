@@ -1,5 +1,5 @@
-// An Io that fails on command: a full disk, a failing fsync, a failing truncate. Tests flip the
-// switches between operations and check what the store promises in each case.
+// An Io that fails on command: a full disk, a failing or slow fsync, a failing truncate. Tests
+// flip the switches between operations and check what the store promises in each case.
 import { createNodeIo, type Io } from '../../engine/index.js';
 
 export interface Faults {
@@ -8,6 +8,12 @@ export interface Faults {
   truncateFails: boolean;
   /** Bytes of each write that reach the file before a failure (a short write), when diskFull. */
   partialWriteBytes: number;
+  /** Fail this many of the next fsyncs, then succeed again. */
+  failFsyncs: number;
+  /** Milliseconds every fsync takes, so that rounds pile up behind it. */
+  fsyncDelayMs: number;
+  /** 'write', 'sync' and 'synced' in the order they happened. */
+  trace: string[];
 }
 
 function errno(code: string): NodeJS.ErrnoException {
@@ -23,25 +29,37 @@ export function createFaultyIo(): { io: Io; faults: Faults } {
     fsyncFails: false,
     truncateFails: false,
     partialWriteBytes: 0,
+    failFsyncs: 0,
+    fsyncDelayMs: 0,
+    trace: [],
   };
+  async function sync(fd: number): Promise<void> {
+    if (faults.fsyncDelayMs > 0) await new Promise((r) => setTimeout(r, faults.fsyncDelayMs));
+    if (faults.failFsyncs > 0) {
+      faults.failFsyncs--;
+      throw errno('EIO');
+    }
+    if (faults.fsyncFails) throw errno('EIO');
+    return inner.fdatasync(fd);
+  }
   const io: Io = {
     ...inner,
     async writeAt(fd, data, position) {
+      faults.trace.push('write');
       if (faults.diskFull) {
-        if (faults.partialWriteBytes > 0) {
-          await inner.writeAt(
-            fd,
-            data.subarray(0, Math.min(faults.partialWriteBytes, data.length)),
-            position,
-          );
-        }
+        const partial = Math.min(faults.partialWriteBytes, data.length);
+        if (partial > 0) await inner.writeAt(fd, data.subarray(0, partial), position);
         throw errno('ENOSPC');
       }
       return inner.writeAt(fd, data, position);
     },
     async fdatasync(fd) {
-      if (faults.fsyncFails) throw errno('EIO');
-      return inner.fdatasync(fd);
+      faults.trace.push('sync');
+      try {
+        return await sync(fd);
+      } finally {
+        faults.trace.push('synced');
+      }
     },
     async truncate(fd, length) {
       if (faults.truncateFails) throw errno('EIO');
