@@ -23,6 +23,7 @@ import type {
   SubscriptionFilter,
   TenantStats,
 } from '../types.js';
+import { createCommitScheduler } from './commit_scheduler.js';
 import { acquireLock } from './lock.js';
 import { readLog } from './read.js';
 import { snapshotInfo, snapshotMetadata } from './snapshots.js';
@@ -217,39 +218,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     return pending;
   }
 
-  // Group commit across every log of the store. Each event-loop turn takes what every touched
-  // log has queued and starts one round for each; a log may have PIPELINE_DEPTH rounds in
-  // flight (the next is written while the previous waits for its fsync). A log at that depth
-  // keeps its queue growing, which is what makes the next group large.
-  const PIPELINE_DEPTH = 2;
-  const dirty = new Set<Log>();
-  const inFlight = new Set<Promise<void>>();
-  let scheduled = false;
-  let rounds = 0;
-
-  function schedule(): void {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(startRounds);
-  }
-
-  function startRounds(): void {
-    scheduled = false;
-    let started = false;
-    for (const log of dirty) {
-      if (log.roundsInFlight >= PIPELINE_DEPTH) continue;
-      dirty.delete(log);
-      const round = log.takeRound();
-      if (round === null) continue;
-      started = true;
-      const done: Promise<void> = log.writeRound(round).finally(() => {
-        inFlight.delete(done);
-        if (dirty.size > 0) schedule();
-      });
-      inFlight.add(done);
-    }
-    if (started) rounds++;
-  }
+  const scheduler = createCommitScheduler();
 
   /** Appends between their first check and their place in a queue; close waits for them. */
   let entering = 0;
@@ -279,8 +248,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const checked = checkAppend(events, config);
     return new Promise((resolve, reject) => {
       log.queue.push({ events: checked, resolve, reject });
-      dirty.add(log);
-      schedule();
+      scheduler.touch(log);
     });
   }
 
@@ -395,7 +363,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     },
     counters() {
       const sum: StoreCounters = {
-        rounds,
+        rounds: scheduler.rounds,
         writes: 0,
         fsyncs: 0,
         bytesWritten: 0,
@@ -417,10 +385,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       closing = true;
       if (syncTimer !== null) clearInterval(syncTimer);
       // Let appends already under way finish: their callers were promised an answer.
-      while (entering > 0 || inFlight.size > 0 || scheduled || dirty.size > 0) {
-        if (inFlight.size > 0) await Promise.allSettled(inFlight);
-        else await new Promise((resolve) => setImmediate(resolve));
-      }
+      while (entering > 0 || !scheduler.idle) await scheduler.drain();
       for (const tenant of tenants.values()) {
         await tenant.events.close();
         await tenant.snapshots.close();
