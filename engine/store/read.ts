@@ -118,8 +118,9 @@ function candidates(view: IndexView, p: Plan, relLo: number, relHi: number): Arr
   return out;
 }
 
-function matches(event: EventView, p: Plan): boolean {
-  if (p.entityBytes !== null && !event.entityIdEquals(p.entityBytes)) return false;
+/** `entityExact`: the candidates came from an exact per-entity list (no hash collision). */
+function matches(event: EventView, p: Plan, entityExact: boolean): boolean {
+  if (p.entityBytes !== null && !entityExact && !event.entityIdEquals(p.entityBytes)) return false;
   if (p.typeBytes !== null && !event.eventTypeEquals(p.typeBytes)) return false;
   if (p.prefixBytes !== null && !event.eventTypeStartsWith(p.prefixBytes)) return false;
   return true;
@@ -162,12 +163,14 @@ export function readLog(log: Log, query: ReadQuery, ctx: SegmentContext): ReadRe
     const relLo = Math.max(p.lo - segment.basePosition, span[0]);
     const relHi = Math.min(p.hi - segment.basePosition, span[1]);
     const list = candidates(view, p, relLo, relHi);
+    // The active segment's per-entity lists are keyed by the whole id; sealed ones by hash.
+    const entityExact = segment.active !== null && p.entity !== null;
     for (let c = 0; c < list.length; c++) {
       const rel = list[desc ? list.length - 1 - c : c]!;
       const i = lowerBoundRel(view, rel);
       if (i >= view.count || view.relPosition(i) !== rel) continue;
       const event = readRecord(segment, view, i, ctx);
-      if (!matches(event, p)) continue;
+      if (!matches(event, p, entityExact)) continue;
       if (skip > 0) {
         skip--;
         continue;
