@@ -16,12 +16,12 @@ install: $(STAMP)
 build: $(STAMP)
 	npx tsc -b
 
-# Until the server lands, `make run` opens the store on the embedded default and reports on it.
+# The server on its embedded default: data under the checkout, loopback, port 3900.
 run: build
-	$(NODE) dist/native-bench/store_info.js --data-dir "$(DATA_DIR)"
+	$(NODE) dist/server/cli/main.js serve --host 127.0.0.1 --port 3900 --data-dir "$(DATA_DIR)"
 
 lint: $(STAMP)
-	npx biome check engine test native-bench
+	npx biome check engine server test native-bench
 
 test-unit: build
 	$(NODE) --test --test-concurrency=2 $$(find dist/test -name "*.test.js" | sort)

@@ -18,7 +18,7 @@ export interface Subscription {
   readonly position: number;
   /** The next matching events after `position` (at most `max`), synchronously. */
   pull(max?: number): Pull;
-  /** Resolves when the log has an event after `position`, or the subscription or log closed. */
+  /** Resolves when the log has an event after `position`, the filter was reset, or it closed. */
   wait(): Promise<void>;
   /** Replaces the filter; the cursor stays where it is unless a new position is given. */
   reset(filter: SubscriptionFilter, afterPosition?: number): void;
@@ -41,7 +41,8 @@ export function createSubscription(
   let cursor = Math.max(0, afterPosition);
   let current: SubscriptionFilter = { ...filter };
   let closed = false;
-  let wakeOnClose: (() => void) | null = null;
+  /** Resolves a pending wait() early: on close, and on reset (the new filter may match stored events). */
+  let wakeWaiter: (() => void) | null = null;
   const subscription: Subscription = {
     get position() {
       return cursor;
@@ -66,18 +67,20 @@ export function createSubscription(
     wait() {
       if (subscription.closed) return Promise.resolve();
       return new Promise<void>((resolve) => {
-        wakeOnClose = resolve;
+        wakeWaiter = resolve;
         void log.waitForPosition(cursor).then(resolve);
       });
     },
     reset(next, position) {
       current = { ...next };
       if (position !== undefined) cursor = Math.max(0, position);
+      wakeWaiter?.();
+      wakeWaiter = null;
     },
     close() {
       closed = true;
-      wakeOnClose?.();
-      wakeOnClose = null;
+      wakeWaiter?.();
+      wakeWaiter = null;
     },
     async *[Symbol.asyncIterator]() {
       while (!subscription.closed) {

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// The `allsource` command. `allsource serve` starts the server; the admin commands (users,
+// tenants, backups, config) come with the operations work.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.js';
+import { startServer } from '../server.js';
+import { TransportError } from '../uws.js';
+
+const HELP = `Usage: allsource serve [options]
+
+Options (each also read from the environment variable shown):
+  --host <addr>          address to bind             ALLSOURCE_HOST (127.0.0.1)
+  --port <n>             port, 0 for any free one    ALLSOURCE_PORT (3900)
+  --data-dir <dir>       data directory              ALLSOURCE_DATA_DIR (./data)
+  --fsync <policy>       always | interval | never   ALLSOURCE_STORAGE_FSYNC (always)
+  --allow-js-fallback    start even if the native uWebSockets.js binary does not load
+  -h, --help             this text
+`;
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      fsync: { type: 'string' },
+      'allow-js-fallback': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const config = loadConfig(process.env, {
+    host: values.host,
+    port: values.port,
+    dataDir: values['data-dir'],
+    fsync: values.fsync,
+    allowJsFallback: values['allow-js-fallback'] ? 'true' : undefined,
+  });
+  const server = await startServer(config);
+  process.stdout.write(
+    `AllSource listening on http://${config.host}:${server.port} (transport ${server.transport}, ` +
+      `data ${config.dataDir}, fsync ${config.fsync})\n`,
+  );
+  process.stdout.write(
+    'No authentication yet: every request is served as tenant "default". Try:\n' +
+      `  curl http://${config.host}:${server.port}/health\n`,
+  );
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: finishing in-flight requests and closing the store\n`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+const [command, ...rest] = process.argv.slice(2);
+try {
+  if (command === 'serve') await serve(rest);
+  else {
+    process.stdout.write(HELP);
+    if (command !== undefined && command !== '--help' && command !== '-h') process.exitCode = 2;
+  }
+} catch (error) {
+  if (error instanceof ConfigError || error instanceof TransportError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}

@@ -1,0 +1,77 @@
+// Events: append one, append a batch, query, fetch by id. Reads are answered from the stored
+// bytes of each event; nothing is parsed or re-serialized on the way out.
+import {
+  type AppendResult,
+  type EventView,
+  eventJson,
+  formatTimestampUs,
+  type Store,
+} from '../../engine/index.js';
+import { HttpError } from '../errors.js';
+import type { ServerMetrics } from '../metrics.js';
+import { type InputLimits, parseJsonBody, toAppendEvent, toBatch } from './event_input.js';
+import { toReadQuery } from './query.js';
+import { send } from './reply.js';
+import type { Handler } from './request.js';
+
+const OK = '200 OK';
+
+function resultJson(r: AppendResult): string {
+  return (
+    `{"event_id":${JSON.stringify(r.eventId)},"timestamp":"${formatTimestampUs(r.timestampUs)}",` +
+    `"version":${r.version},"position":${r.position}}`
+  );
+}
+
+/** `{"events":[...],...}` from stored events, as one buffer. */
+export function eventsJson(views: EventView[], tenantJson: string, tail: string): Buffer {
+  const parts: Buffer[] = [Buffer.from('{"events":[')];
+  for (let i = 0; i < views.length; i++) {
+    if (i > 0) parts.push(COMMA);
+    parts.push(eventJson(views[i]!, tenantJson));
+  }
+  parts.push(Buffer.from(`],${tail}}`));
+  return Buffer.concat(parts);
+}
+const COMMA = Buffer.from(',');
+
+export interface EventRoutes {
+  append: Handler;
+  batch: Handler;
+  query: Handler;
+  byId: Handler;
+}
+
+export function eventRoutes(store: Store, input: InputLimits, metrics: ServerMetrics): EventRoutes {
+  return {
+    async append(ex, _info, caller, body) {
+      const event = toAppendEvent(parseJsonBody(body!), input);
+      const [result] = await store.append(caller.tenantId, [event]);
+      metrics.ingested(result!.duplicate ? 0 : 1);
+      send(ex, OK, resultJson(result!));
+    },
+    async batch(ex, _info, caller, body) {
+      const events = toBatch(parseJsonBody(body!), input);
+      const results = await store.append(caller.tenantId, events);
+      const ingested = results.filter((r) => !r.duplicate).length;
+      metrics.ingested(ingested);
+      send(
+        ex,
+        OK,
+        `{"total":${results.length},"ingested":${ingested},"events":[${results.map(resultJson).join(',')}]}`,
+      );
+    },
+    query(ex, info, caller) {
+      const result = store.read(caller.tenantId, toReadQuery(info.query));
+      metrics.query('events');
+      const tail = `"count":${result.events.length},"has_more":${result.hasMore},"next_position":${result.nextPosition}`;
+      send(ex, OK, eventsJson(result.events, caller.tenantJson, tail));
+    },
+    byId(ex, info, caller) {
+      const view = store.getEvent(caller.tenantId, info.params[0]!);
+      if (view === null) throw new HttpError('NOT_FOUND', 'no event with this id');
+      metrics.query('by_id');
+      send(ex, OK, eventJson(view, caller.tenantJson));
+    },
+  };
+}

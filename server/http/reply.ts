@@ -1,0 +1,45 @@
+// Writing responses. Every write after an await happens inside cork() and only if the client
+// is still there; large bodies go out with tryEnd and continue on onWritable (backpressure).
+import type { HttpResponse } from 'uWebSockets.js';
+import { errorBody, errorTable, type HttpError } from '../errors.js';
+
+/** Per-request state that outlives the synchronous handler. */
+export interface Exchange {
+  res: HttpResponse;
+  aborted: boolean;
+  /** Headers every response of this request carries (rate limits will add theirs). */
+  headers: [string, string][];
+}
+
+const JSON_TYPE = 'application/json';
+
+export function send(ex: Exchange, status: string, body: string | Buffer, type = JSON_TYPE): void {
+  if (ex.aborted) return;
+  ex.res.cork(() => {
+    ex.res.writeStatus(status).writeHeader('content-type', type);
+    for (const [name, value] of ex.headers) ex.res.writeHeader(name, value);
+    if (body.length < 64 * 1024) {
+      ex.res.end(body);
+      return;
+    }
+    streamOut(ex, typeof body === 'string' ? Buffer.from(body) : body);
+  });
+}
+
+function streamOut(ex: Exchange, body: Buffer): void {
+  const total = body.length;
+  // onWritable reports the response's write offset; the body started at this one.
+  const start = ex.res.getWriteOffset();
+  const [ok, done] = ex.res.tryEnd(body, total);
+  if (ok || done) return;
+  ex.res.onWritable((offset) => {
+    if (ex.aborted) return true;
+    const [sent, finished] = ex.res.tryEnd(body.subarray(offset - start), total);
+    return sent || finished;
+  });
+}
+
+export function sendError(ex: Exchange, error: HttpError, headers: [string, string][] = []): void {
+  for (const h of headers) ex.headers.push(h);
+  send(ex, errorTable[error.code].status, errorBody(error));
+}
