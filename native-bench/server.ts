@@ -1,0 +1,148 @@
+// The server suites: our HTTP figures beside a bare uWebSockets.js endpoint measured with the
+// same load generator in the same run.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Params } from './engine.js';
+import { payloadOf } from './engine.js';
+import { ensureWrk, type Load, type LoadResult, loadGenerator } from './loadgen.js';
+import { type Child, startChild } from './processes.js';
+import { type Figure, figure } from './report.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const serverMain = path.join(here, '..', 'server', 'cli', 'main.js');
+const SUITE = 'server';
+
+function eventBody(entity: string): string {
+  const payload = payloadOf(250).toString();
+  return `{"event_type":"bench.event","entity_id":"${entity}","payload":${payload}}`;
+}
+
+async function ours(p: Params, name: string, env: Record<string, string> = {}): Promise<Child> {
+  const dir = path.join(p.dir, name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return startChild(serverMain, ['serve', '--port', '0', '--data-dir', dir], /127\.0\.0\.1:(\d+)/, {
+    ALLSOURCE_STORAGE_FSYNC: 'always',
+    ...env,
+  });
+}
+
+async function measure(
+  p: Params,
+  child: () => Promise<Child>,
+  load: (port: number) => Load,
+  prepare?: (port: number) => Promise<void>,
+): Promise<LoadResult[]> {
+  const gen = loadGenerator();
+  const results: LoadResult[] = [];
+  for (let run = 0; run < p.runs; run++) {
+    const c = await child();
+    try {
+      await prepare?.(c.port);
+      results.push(await gen.run(load(c.port)));
+    } finally {
+      await c.stop();
+    }
+  }
+  return results;
+}
+
+export async function runServerSuites(p: Params): Promise<Figure[]> {
+  if (!p.smoke) ensureWrk();
+  const gen = loadGenerator();
+  const seconds = p.smoke ? 1 : 5;
+  const connections = 64;
+  const single = (port: number): Load => ({
+    url: `http://127.0.0.1:${port}/api/v1/events`,
+    method: 'POST',
+    body: eventBody('entity-1'),
+    connections,
+    durationSec: seconds,
+  });
+  const bare = () => startChild(path.join(here, 'bare_uws.js'), [], /port (\d+)/);
+  const settings = {
+    loadGenerator: gen.name,
+    connections,
+    seconds,
+    payloadBytes: 250,
+    fsync: 'always',
+  };
+
+  const bareSingle = await measure(p, bare, single);
+  const oursSingle = await measure(p, () => ours(p, 'single'), single);
+  const batchLoad = (port: number): Load => ({
+    url: `http://127.0.0.1:${port}/api/v1/events/batch`,
+    method: 'POST',
+    body: `{"events":[${Array.from({ length: 100 }, (_, i) => eventBody(`entity-${i}`)).join(',')}]}`,
+    connections: 16,
+    durationSec: seconds,
+  });
+  const oursBatch = await measure(p, () => ours(p, 'batch'), batchLoad);
+  const queryLoad = (port: number): Load => ({
+    url: `http://127.0.0.1:${port}/api/v1/events/query?entity_id=entity-7`,
+    method: 'GET',
+    connections,
+    durationSec: seconds,
+  });
+  const fillEntity = async (port: number): Promise<void> => {
+    const events = Array.from({ length: 100 }, () => eventBody('entity-7')).join(',');
+    for (let i = 0; i < 20; i++) {
+      const others = Array.from({ length: 100 }, (_, k) => eventBody(`other-${k}`)).join(',');
+      await fetch(`http://127.0.0.1:${port}/api/v1/events/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"events":[${others}]}`,
+      });
+    }
+    const r = await fetch(`http://127.0.0.1:${port}/api/v1/events/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"events":[${events}]}`,
+    });
+    if (r.status !== 200) throw new Error(`fill failed: ${r.status}`);
+  };
+  const oursQuery = await measure(p, () => ours(p, 'query'), queryLoad, fillEntity);
+
+  for (const r of [...oursSingle, ...oursBatch, ...oursQuery]) {
+    if (r.non2xx > 0) throw new Error(`the server answered ${r.non2xx} requests with errors`);
+  }
+  const rps = (rs: LoadResult[]) => rs.map((r) => r.requestsPerSecond);
+  return [
+    figure(SUITE, 'POST /events, 1 event, 64 conns', 'req/s', rps(oursSingle), settings, {
+      baseline: { name: 'bare uWS endpoint', samples: rps(bareSingle) },
+      target: '>= 75% of bare',
+    }),
+    figure(
+      SUITE,
+      'POST /events p50',
+      'ms',
+      oursSingle.map((r) => r.p50Ms),
+      settings,
+    ),
+    figure(
+      SUITE,
+      'POST /events p99',
+      'ms',
+      oursSingle.map((r) => r.p99Ms),
+      settings,
+    ),
+    figure(
+      SUITE,
+      'POST /events/batch, 100 events, 16 conns',
+      'events/s',
+      rps(oursBatch).map((x) => x * 100),
+      settings,
+      {
+        target: '>= 469,000/s',
+      },
+    ),
+    figure(SUITE, 'GET query, 1 entity x 100 events', 'req/s', rps(oursQuery), settings),
+    figure(
+      SUITE,
+      'GET query p99',
+      'ms',
+      oursQuery.map((r) => r.p99Ms),
+      settings,
+    ),
+  ];
+}
