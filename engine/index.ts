@@ -2,7 +2,7 @@
 
 export { assert } from './assert.js';
 export { corruption, type ErrorCode, errorCodes, isStoreError, StoreError } from './errors.js';
-export { eventJson } from './format/event_json.js';
+export { eventJson, eventsJson } from './format/event_json.js';
 export { EventView } from './format/event_view.js';
 export { isValidTenantId } from './format/names.js';
 export { formatTimestampUs, parseTimestampUs } from './format/timestamp.js';

@@ -37,6 +37,11 @@ export const limits = {
   readLimitMax: 10_000,
   /** Events a subscription hands over per pull. */
   subscriptionBatchMax: 1000,
+  /**
+   * Rounds a log may have in flight: the next is written while the previous waits for its
+   * fsync. Measured under HTTP load on 2 cores: 2 beats 1 by about 10%.
+   */
+  pipelineDepth: 2,
   /** fsync = interval: milliseconds between syncs. */
   fsyncIntervalMsDefault: 100,
   /** Snapshot state JSON ceiling. */

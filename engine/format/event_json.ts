@@ -1,37 +1,128 @@
 // The wire form of a stored event, assembled from the record's bytes: payload and metadata are
 // copied as stored, never parsed or re-serialized. Field order as in the API reference:
 // id, event_type, entity_id, tenant_id, payload, timestamp, metadata, version, position.
+// A response of many events is measured first and written into one buffer.
 import type { EventView } from './event_view.js';
 import { formatTimestampUs } from './timestamp.js';
 
+const ID = Buffer.from('{"id":"');
+const TYPE = Buffer.from('","event_type":"');
+const ENTITY = Buffer.from('","entity_id":"');
+const TENANT = Buffer.from('","tenant_id":"');
+const PAYLOAD = Buffer.from('","payload":');
+const TIMESTAMP = Buffer.from(',"timestamp":"');
+const METADATA = Buffer.from('","metadata":');
+const VERSION = Buffer.from(',"version":');
+const POSITION = Buffer.from(',"position":');
 const NULL = Buffer.from('null');
+const FIXED =
+  ID.length +
+  TYPE.length +
+  ENTITY.length +
+  TENANT.length +
+  PAYLOAD.length +
+  TIMESTAMP.length +
+  27 + // 2026-11-27T10:00:00.123456Z
+  METADATA.length +
+  VERSION.length +
+  POSITION.length +
+  1; // }
 
-function jsonString(view: EventView, start: number, end: number): string {
-  const raw = view.bytes.toString('utf8', start, end);
-  return view.needsEscape ? JSON.stringify(raw).slice(1, -1) : raw;
+function escaped(view: EventView, start: number, end: number): Buffer {
+  return Buffer.from(JSON.stringify(view.bytes.toString('utf8', start, end)).slice(1, -1));
+}
+
+function digits(n: number): number {
+  return n < 10 ? 1 : Math.floor(Math.log10(n)) + 1;
+}
+
+/** Bytes of the event's JSON. `tenant` is the tenant id, JSON-escaped, as bytes. */
+export function eventJsonLength(view: EventView, tenant: Buffer): number {
+  const metadataStart = view.metadataStart;
+  const payloadStart = view.payloadStart;
+  const metadata = payloadStart - metadataStart;
+  const base =
+    FIXED +
+    tenant.length +
+    (view.bytes.length - payloadStart) +
+    (view.hasMetadata ? metadata : 4) +
+    digits(view.version) +
+    digits(view.position);
+  if (!view.needsEscape) return base + (metadataStart - view.idStart);
+  const typeStart = view.typeStart;
+  const entityStart = view.entityStart;
+  return (
+    base +
+    escaped(view, view.idStart, typeStart).length +
+    (entityStart - typeStart) +
+    escaped(view, entityStart, metadataStart).length
+  );
+}
+
+function put(out: Buffer, at: number, part: Buffer): number {
+  out.set(part, at);
+  return at + part.length;
+}
+
+/** Writes the event's JSON at out[at..]; returns the offset after it. */
+export function writeEventJson(view: EventView, tenant: Buffer, out: Buffer, at: number): number {
+  const bytes = view.bytes;
+  const typeStart = view.typeStart;
+  const entityStart = view.entityStart;
+  const metadataStart = view.metadataStart;
+  const payloadStart = view.payloadStart;
+  at = put(out, at, ID);
+  if (view.needsEscape) at = put(out, at, escaped(view, view.idStart, typeStart));
+  else at += bytes.copy(out, at, view.idStart, typeStart);
+  at = put(out, at, TYPE);
+  at += bytes.copy(out, at, typeStart, entityStart);
+  at = put(out, at, ENTITY);
+  if (view.needsEscape) at = put(out, at, escaped(view, entityStart, metadataStart));
+  else at += bytes.copy(out, at, entityStart, metadataStart);
+  at = put(out, at, TENANT);
+  at = put(out, at, tenant);
+  at = put(out, at, PAYLOAD);
+  at += bytes.copy(out, at, payloadStart);
+  at = put(out, at, TIMESTAMP);
+  at += out.write(formatTimestampUs(view.timestampUs), at, 'latin1');
+  at = put(out, at, METADATA);
+  if (!view.hasMetadata) at = put(out, at, NULL);
+  else at += bytes.copy(out, at, metadataStart, payloadStart);
+  at = put(out, at, VERSION);
+  at += out.write(String(view.version), at, 'latin1');
+  at = put(out, at, POSITION);
+  at += out.write(String(view.position), at, 'latin1');
+  out[at++] = 0x7d; // }
+  return at;
 }
 
 /** Bytes of the event as a JSON object. `tenantJson` is the tenant id already JSON-escaped. */
 export function eventJson(view: EventView, tenantJson: string): Buffer {
-  const typeStart = view.typeStart;
-  const entityStart = view.entityStart;
-  const metadataStart = view.metadataStart;
-  const head =
-    `{"id":"${jsonString(view, view.idStart, typeStart)}"` +
-    `,"event_type":"${view.bytes.toString('latin1', typeStart, entityStart)}"` +
-    `,"entity_id":"${jsonString(view, entityStart, metadataStart)}"` +
-    `,"tenant_id":"${tenantJson}","payload":`;
-  const middle = `,"timestamp":"${formatTimestampUs(view.timestampUs)}","metadata":`;
-  const tail = `,"version":${view.version},"position":${view.position}}`;
-  const payload = view.payload;
-  const metadata = view.metadata ?? NULL;
-  const out = Buffer.allocUnsafe(
-    Buffer.byteLength(head) + payload.length + middle.length + metadata.length + tail.length,
-  );
+  const tenant = Buffer.from(tenantJson);
+  const out = Buffer.allocUnsafe(eventJsonLength(view, tenant));
+  writeEventJson(view, tenant, out, 0);
+  return out;
+}
+
+/** `<head>[e1,e2,...]<tail>` in one buffer, e.g. head `{"events":` and tail `,"count":2}`. */
+export function eventsJson(
+  views: readonly EventView[],
+  tenantJson: string,
+  head: string,
+  tail: string,
+): Buffer {
+  const tenant = Buffer.from(tenantJson);
+  let total = Buffer.byteLength(head) + Buffer.byteLength(tail) + 2 + Math.max(0, views.length - 1);
+  for (const view of views) total += eventJsonLength(view, tenant);
+  const out = Buffer.allocUnsafe(total);
   let at = out.write(head, 0);
-  at += payload.copy(out, at);
-  at += out.write(middle, at, 'latin1');
-  at += metadata.copy(out, at);
-  out.write(tail, at, 'latin1');
+  out[at++] = 0x5b; // [
+  for (let i = 0; i < views.length; i++) {
+    if (i > 0) out[at++] = 0x2c; // ,
+    at = writeEventJson(views[i]!, tenant, out, at);
+  }
+  out[at++] = 0x5d; // ]
+  at += out.write(tail, at);
+  if (at !== total) throw new Error(`assertion failed: events JSON length ${at} != ${total}`);
   return out;
 }

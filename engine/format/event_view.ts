@@ -77,6 +77,10 @@ export class EventView {
     return this.bytes.toString('utf8', start, start + this.bytes[Field.EntityLen]!);
   }
 
+  get hasMetadata(): boolean {
+    return (this.bytes[Field.Flags]! & FLAG_METADATA) !== 0;
+  }
+
   /** The metadata JSON bytes, or null. */
   get metadata(): Buffer | null {
     if ((this.bytes[Field.Flags]! & FLAG_METADATA) === 0) return null;

@@ -2,9 +2,10 @@
 // has queued and starts one round for each. A log may have PIPELINE_DEPTH rounds in flight (the
 // next is written while the previous waits for its fsync); a log at that depth keeps its queue
 // growing, which is what makes its next group large.
+import { limits } from '../limits.js';
 import type { Log } from '../log/log.js';
 
-const PIPELINE_DEPTH = 2;
+const PIPELINE_DEPTH = limits.pipelineDepth;
 
 export interface CommitScheduler {
   /** A log has appends queued: start a round for it soon. */

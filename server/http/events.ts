@@ -2,8 +2,8 @@
 // bytes of each event; nothing is parsed or re-serialized on the way out.
 import {
   type AppendResult,
-  type EventView,
   eventJson,
+  eventsJson,
   formatTimestampUs,
   type Store,
 } from '../../engine/index.js';
@@ -22,18 +22,6 @@ function resultJson(r: AppendResult): string {
     `"version":${r.version},"position":${r.position}}`
   );
 }
-
-/** `{"events":[...],...}` from stored events, as one buffer. */
-export function eventsJson(views: EventView[], tenantJson: string, tail: string): Buffer {
-  const parts: Buffer[] = [Buffer.from('{"events":[')];
-  for (let i = 0; i < views.length; i++) {
-    if (i > 0) parts.push(COMMA);
-    parts.push(eventJson(views[i]!, tenantJson));
-  }
-  parts.push(Buffer.from(`],${tail}}`));
-  return Buffer.concat(parts);
-}
-const COMMA = Buffer.from(',');
 
 export interface EventRoutes {
   append: Handler;
@@ -64,8 +52,8 @@ export function eventRoutes(store: Store, input: InputLimits, metrics: ServerMet
     query(ex, info, caller) {
       const result = store.read(caller.tenantId, toReadQuery(info.query));
       metrics.query('events');
-      const tail = `"count":${result.events.length},"has_more":${result.hasMore},"next_position":${result.nextPosition}`;
-      send(ex, OK, eventsJson(result.events, caller.tenantJson, tail));
+      const tail = `,"count":${result.events.length},"has_more":${result.hasMore},"next_position":${result.nextPosition}}`;
+      send(ex, OK, eventsJson(result.events, caller.tenantJson, '{"events":', tail));
     },
     byId(ex, info, caller) {
       const view = store.getEvent(caller.tenantId, info.params[0]!);
