@@ -5,6 +5,7 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { errorCodes } from '../../engine/index.js';
+import { errorTable } from '../../server/errors.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -49,8 +50,18 @@ it('keeps engine files under 400 lines', () => {
   }
 });
 
-it('documents every engine error code in docs/ERRORS.md', () => {
+it('documents every error code in docs/ERRORS.md and maps each engine code to a status', () => {
   const doc = fs.readFileSync(path.join(root, 'docs', 'ERRORS.md'), 'utf8');
-  for (const code of Object.keys(errorCodes))
+  for (const code of [...Object.keys(errorCodes), ...Object.keys(errorTable)]) {
     assert.ok(doc.includes(`\`${code}\``), `${code} is undocumented`);
+  }
+  for (const code of Object.keys(errorCodes)) assert.ok(code in errorTable, `${code} has no HTTP status`);
+});
+
+it('keeps the server reaching the engine only through engine/index.ts', () => {
+  for (const file of sources('server')) {
+    for (const spec of imports(fs.readFileSync(path.join(root, file), 'utf8'))) {
+      if (spec.includes('engine/')) assert.match(spec, /engine\/index\.js$/, `${file} imports ${spec}`);
+    }
+  }
 });
