@@ -5,6 +5,7 @@
 // record with the same entity (and the same type). A map holds only each key's newest record.
 // Appending costs one map hit and one array write per key, and no per-key array ever grows.
 import type { IndexSource } from '../format/segment_index.js';
+import type { SealTask } from './seal_worker.js';
 
 const INITIAL_CAPACITY = 1024;
 const NONE = -1;
@@ -90,6 +91,27 @@ export class ActiveIndex implements IndexSource {
     const out = new Map<string, number[]>();
     for (const [key, head] of heads) out.set(key, this.walk(head, previous, this.count));
     return out;
+  }
+
+  /** Copies of everything the sealing worker needs; this index keeps serving reads meanwhile. */
+  sealTask(indexPath: string): SealTask {
+    const n = this.count;
+    const heads = (map: Map<string, Head>): [string, number][] =>
+      Array.from(map, ([key, head]) => [key, head.last]);
+    return {
+      indexPath,
+      basePosition: this.basePosition,
+      count: n,
+      logBytes: this.logBytes,
+      relPositions: this.relPositions.slice(0, n),
+      offsets: this.offsets.slice(0, n),
+      timestamps: this.timestamps.slice(0, n),
+      previousForEntity: this.previousForEntity.slice(0, n),
+      previousForType: this.previousForType.slice(0, n),
+      entityHeads: heads(this.entityHeads),
+      typeHeads: heads(this.typeHeads),
+      ids: Array.from(this.ids),
+    };
   }
 
   private grow(): void {

@@ -8,11 +8,13 @@ import type { FsyncPolicy } from '../types.js';
 import type { ReadCache } from './cache.js';
 import { type Logger, openLogDir } from './open.js';
 import { type PendingAppend, type PreparedRound, recordStart } from './round.js';
+import type { Sealer } from './sealer.js';
 import { dropSegmentCache, indexView, lowerBoundRel, readRecord, type Segment } from './segment.js';
 import { applyEvent, type LogTotals } from './state.js';
 import { RoundWriter } from './writer.js';
 
 export interface LogConfig {
+  sealer: Sealer;
   io: Io;
   cache: ReadCache;
   logger: Logger;
@@ -213,6 +215,7 @@ export class Log {
     this.closed = true;
     const { io, cache } = this.config;
     try {
+      await this.writer.sealed;
       if (this.failure === null) await io.fdatasync(this.active.fd);
     } finally {
       for (const segment of this.segments) {

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { ioFailure, StoreError } from '../errors.js';
 import { encodeCheckpoint } from '../format/checkpoint.js';
 import { CHECKPOINT_NAME } from '../format/names.js';
-import { encodeSegmentIndex } from '../format/segment_index.js';
 import { ActiveIndex } from './active_index.js';
 import type { Log, LogConfig } from './log.js';
 import { PendingState } from './pending.js';
@@ -27,6 +26,8 @@ export class RoundWriter {
   private tail: Promise<void> = Promise.resolve();
   /** Set while a roll or a repair must have the file to itself. */
   private barrier: Promise<void> | null = null;
+  /** Settles when the seals started so far have finished (index files and checkpoints). */
+  private sealing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly log: Log,
@@ -209,13 +210,18 @@ export class RoundWriter {
   }
 
   /** Seals the active segment and starts a new one at `nextPosition`. */
+  /**
+   * Starts a new segment at `nextPosition`. The old one stops taking appends at once and keeps
+   * serving reads from its in-memory index while the sealing thread writes its index file; then
+   * it switches to the file and the entity checkpoint is written. Seals finish in order.
+   */
   private async roll(nextPosition: number): Promise<void> {
     const { io } = this.config;
     const sealed = this.log.active;
     try {
+      // Under any fsync policy the old segment is durable before the next one exists, so that
+      // recovery only ever meets a torn tail in the last segment.
       await this.fdatasync(sealed.fd);
-      await io.writeFileAtomic(sealed.indexPath, encodeSegmentIndex(sealed.active!));
-      sealed.active = null;
       const next = newSegment(this.log.dir, nextPosition, -1);
       next.fd = io.openAppend(next.logPath);
       next.active = new ActiveIndex(nextPosition);
@@ -223,7 +229,6 @@ export class RoundWriter {
       this.log.segments.push(next);
       this.writtenBytes = 0;
       this.unsynced = false;
-      await this.writeCheckpoint(sealed.lastPosition);
     } catch (error) {
       const typed = ioFailure(error, `sealing ${sealed.logPath}`);
       this.log.failure = new StoreError(
@@ -232,10 +237,33 @@ export class RoundWriter {
       );
       throw typed;
     }
+    const task = sealed.active!.sealTask(sealed.indexPath);
+    this.sealing = this.sealing
+      .then(() => this.config.sealer.seal(task))
+      .then(() => {
+        sealed.active = null;
+        return this.writeCheckpoint();
+      })
+      .catch((error: unknown) => {
+        // The segment stays served from memory; the next open rebuilds what is missing.
+        this.config.logger.warn('sealing a segment failed', {
+          file: sealed.logPath,
+          cause: String(error),
+        });
+      });
   }
 
-  private async writeCheckpoint(coveredPosition: number): Promise<void> {
-    const buf = encodeCheckpoint({ ...this.log.totals, coveredPosition });
+  /** Settles when every seal started so far has finished. */
+  get sealed(): Promise<void> {
+    return this.sealing;
+  }
+
+  /**
+   * The checkpoint records the totals and the position they cover in one synchronous step, so
+   * rounds that commit while it is written can never be counted twice.
+   */
+  private async writeCheckpoint(): Promise<void> {
+    const buf = encodeCheckpoint({ ...this.log.totals });
     await this.config.io.writeFileAtomic(path.join(this.log.dir, CHECKPOINT_NAME), buf);
   }
 

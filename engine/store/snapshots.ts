@@ -2,7 +2,10 @@
 // the same records, checksums, group commit and recovery as events. A snapshot record carries the
 // state as its payload and, as metadata, the position and event count the state covers.
 import type { EventView } from '../format/event_view.js';
-import type { SnapshotInfo } from '../types.js';
+import { limits } from '../limits.js';
+import type { ReadQuery, ReadResult, SnapshotInfo } from '../types.js';
+
+type Reader = (query: ReadQuery) => ReadResult<EventView>;
 
 export const SNAPSHOT_TYPE_PREFIX = 'snapshot.';
 
@@ -24,4 +27,34 @@ export function snapshotInfo(view: EventView): SnapshotInfo {
     sizeBytes: view.payload.length,
     snapshotType: view.eventType === 'snapshot.automatic' ? 'automatic' : 'manual',
   };
+}
+
+/** Every snapshot of an entity, oldest first. */
+export function listSnapshots(read: Reader, entityId: string): SnapshotInfo[] {
+  const out: SnapshotInfo[] = [];
+  let after = 0;
+  for (;;) {
+    const page = read({ entityId, afterPosition: after, limit: limits.readLimitMax });
+    for (const view of page.events) out.push(snapshotInfo(view));
+    if (!page.hasMore || page.nextPosition === null) return out;
+    after = page.nextPosition;
+  }
+}
+
+/** The newest snapshot covering at most `maxPosition`, with its state bytes. */
+export function latestSnapshot(
+  read: Reader,
+  entityId: string,
+  maxPosition: number,
+): { info: SnapshotInfo; state: Buffer } | null {
+  let before: number | undefined;
+  for (;;) {
+    const page = read({ entityId, order: 'desc', afterPosition: before, limit: 100 });
+    for (const view of page.events) {
+      const info = snapshotInfo(view);
+      if (info.asOfPosition <= maxPosition) return { info, state: Buffer.from(view.payload) };
+    }
+    if (!page.hasMore || page.nextPosition === null) return null;
+    before = page.nextPosition;
+  }
 }

@@ -12,6 +12,7 @@ import { limits } from '../limits.js';
 import { createReadCache, type ReadCache } from '../log/cache.js';
 import { Log, type LogConfig } from '../log/log.js';
 import type { Logger } from '../log/open.js';
+import { createSealer } from '../log/sealer.js';
 import type {
   AppendEvent,
   AppendResult,
@@ -26,7 +27,7 @@ import type {
 import { createCommitScheduler } from './commit_scheduler.js';
 import { acquireLock } from './lock.js';
 import { readLog } from './read.js';
-import { snapshotInfo, snapshotMetadata } from './snapshots.js';
+import { latestSnapshot, listSnapshots, snapshotMetadata } from './snapshots.js';
 import { createSubscription, type Subscription } from './subscription.js';
 import { checkAppend, checkEntityId, type ValidationLimits } from './validate.js';
 
@@ -141,7 +142,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const io = options.io ?? createNodeIo();
   const logger = options.logger ?? stderrLogger;
   const cache: ReadCache = createReadCache(config.cacheBytes);
+  const sealer = createSealer();
   const logConfig: LogConfig = {
+    sealer,
     io,
     cache,
     logger,
@@ -312,38 +315,13 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     },
     listSnapshots(tenantId, entityId) {
       const tenant = existing(tenantId);
-      if (tenant === null) return [];
-      const out: SnapshotInfo[] = [];
-      let after = 0;
-      for (;;) {
-        const page = read(tenant.snapshots, {
-          entityId,
-          afterPosition: after,
-          limit: limits.readLimitMax,
-        });
-        for (const view of page.events) out.push(snapshotInfo(view));
-        if (!page.hasMore || page.nextPosition === null) return out;
-        after = page.nextPosition;
-      }
+      return tenant === null ? [] : listSnapshots((q) => read(tenant.snapshots, q), entityId);
     },
     latestSnapshot(tenantId, entityId, maxPosition = Number.MAX_SAFE_INTEGER) {
       const tenant = existing(tenantId);
-      if (tenant === null) return null;
-      let before: number | undefined;
-      for (;;) {
-        const page = read(tenant.snapshots, {
-          entityId,
-          order: 'desc',
-          afterPosition: before,
-          limit: 100,
-        });
-        for (const view of page.events) {
-          const info = snapshotInfo(view);
-          if (info.asOfPosition <= maxPosition) return { info, state: Buffer.from(view.payload) };
-        }
-        if (!page.hasMore || page.nextPosition === null) return null;
-        before = page.nextPosition;
-      }
+      return tenant === null
+        ? null
+        : latestSnapshot((q) => read(tenant.snapshots, q), entityId, maxPosition);
     },
     stats(tenantId) {
       const log = existing(tenantId)?.events;
@@ -390,6 +368,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         await tenant.events.close();
         await tenant.snapshots.close();
       }
+      await sealer.close();
       releaseLock();
     },
   };

@@ -55,13 +55,15 @@ it('documents every error code in docs/ERRORS.md and maps each engine code to a 
   for (const code of [...Object.keys(errorCodes), ...Object.keys(errorTable)]) {
     assert.ok(doc.includes(`\`${code}\``), `${code} is undocumented`);
   }
-  for (const code of Object.keys(errorCodes)) assert.ok(code in errorTable, `${code} has no HTTP status`);
+  for (const code of Object.keys(errorCodes))
+    assert.ok(code in errorTable, `${code} has no HTTP status`);
 });
 
 it('keeps the server reaching the engine only through engine/index.ts', () => {
   for (const file of sources('server')) {
     for (const spec of imports(fs.readFileSync(path.join(root, file), 'utf8'))) {
-      if (spec.includes('engine/')) assert.match(spec, /engine\/index\.js$/, `${file} imports ${spec}`);
+      if (spec.includes('engine/'))
+        assert.match(spec, /engine\/index\.js$/, `${file} imports ${spec}`);
     }
   }
 });
