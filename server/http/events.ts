@@ -9,7 +9,7 @@ import {
 } from '../../engine/index.js';
 import { HttpError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
-import { type InputLimits, parseJsonBody, toAppendEvent, toBatch } from './event_input.js';
+import { type ScanLimits, scanBatch, scanSingle } from './event_scan.js';
 import { toReadQuery } from './query.js';
 import { send } from './reply.js';
 import type { Handler } from './request.js';
@@ -30,16 +30,16 @@ export interface EventRoutes {
   byId: Handler;
 }
 
-export function eventRoutes(store: Store, input: InputLimits, metrics: ServerMetrics): EventRoutes {
+export function eventRoutes(store: Store, input: ScanLimits, metrics: ServerMetrics): EventRoutes {
   return {
     async append(ex, _info, caller, body) {
-      const event = toAppendEvent(parseJsonBody(body!), input);
+      const event = scanSingle(body!, input);
       const [result] = await store.append(caller.tenantId, [event]);
       metrics.ingested(result!.duplicate ? 0 : 1);
       send(ex, OK, resultJson(result!));
     },
     async batch(ex, _info, caller, body) {
-      const events = toBatch(parseJsonBody(body!), input);
+      const events = scanBatch(body!, input);
       const results = await store.append(caller.tenantId, events);
       const ingested = results.filter((r) => !r.duplicate).length;
       metrics.ingested(ingested);

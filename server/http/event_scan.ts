@@ -1,0 +1,137 @@
+// Request bodies of the append routes, read with the JSON scanner: the envelope's fields are
+// decoded, payload and metadata are kept as byte ranges of the body (which the engine copies
+// into its record), and everything is validated as strictly as JSON.parse would.
+import { isUtf8 } from 'node:buffer';
+import type { AppendEvent } from '../../engine/index.js';
+import { HttpError } from '../errors.js';
+import { JsonScanner, Kind } from './json_scan.js';
+
+export interface ScanLimits {
+  jsonDepthMax: number;
+  batchEventsMax: number;
+}
+
+const NULL_JSON = Buffer.from('null');
+
+function invalid(message: string, field: string, index: number | undefined): HttpError {
+  return new HttpError(
+    'VALIDATION_ERROR',
+    message,
+    index === undefined ? { field } : { field, index },
+  );
+}
+
+function scanner(body: Buffer, limits: ScanLimits): JsonScanner {
+  if (!isUtf8(body)) throw new HttpError('INVALID_JSON', 'request body is not valid UTF-8');
+  return new JsonScanner(body, limits.jsonDepthMax);
+}
+
+/** One event object at the scanner's position. */
+function scanEvent(s: JsonScanner, index: number | undefined): AppendEvent {
+  s.ws();
+  if (s.buf[s.pos] !== 0x7b) throw invalid('an event must be a JSON object', 'event', index);
+  s.pos++;
+  let eventType: string | undefined;
+  let entityId: string | undefined;
+  let id: string | undefined;
+  let payload: Buffer | undefined;
+  let metadata: Buffer | null = null;
+  let expected: number | 'any' | undefined;
+  const text = (field: string): string => {
+    s.ws();
+    const start = s.pos;
+    if (s.value(1) !== Kind.String) throw invalid(`${field} must be a string`, field, index);
+    return s.decode(start, s.pos, s.escaped);
+  };
+  if (!s.take(0x7d)) {
+    do {
+      s.ws();
+      if (s.buf[s.pos] !== 0x22) s.fail('expected a property name');
+      const keyStart = s.pos;
+      const key = s.decode(keyStart, s.string(), s.escaped);
+      s.expect(0x3a, '":"');
+      if (key === 'event_type') eventType = text(key);
+      else if (key === 'entity_id') entityId = text(key);
+      else if (key === 'id') id = text(key);
+      else if (key === 'payload' || key === 'metadata') {
+        s.ws();
+        const start = s.pos;
+        const kind = s.value(1);
+        const bytes = s.buf.subarray(start, s.pos);
+        if (key === 'payload') payload = kind === Kind.Null ? NULL_JSON : bytes;
+        else metadata = kind === Kind.Null ? null : bytes;
+      } else if (key === 'expected_version') {
+        s.ws();
+        const start = s.pos;
+        const kind = s.value(1);
+        if (kind === Kind.Number) expected = Number(s.buf.toString('latin1', start, s.pos));
+        else if (kind === Kind.String && s.decode(start, s.pos, s.escaped) === 'any')
+          expected = 'any';
+        else if (kind !== Kind.Null) {
+          throw invalid('expected_version must be an integer or "any"', 'expected_version', index);
+        }
+      } else s.value(1);
+    } while (s.take(0x2c));
+    s.expect(0x7d, '"}"');
+  }
+  if (eventType === undefined)
+    throw invalid('event_type is required and must be a string', 'event_type', index);
+  if (entityId === undefined)
+    throw invalid('entity_id is required and must be a string', 'entity_id', index);
+  if (payload === undefined) throw invalid('payload is required', 'payload', index);
+  return { id, eventType, entityId, payload, metadata, expectedVersion: expected };
+}
+
+export function scanSingle(body: Buffer, limits: ScanLimits): AppendEvent {
+  const s = scanner(body, limits);
+  const event = scanEvent(s, undefined);
+  s.end();
+  return event;
+}
+
+export function scanBatch(body: Buffer, limits: ScanLimits): AppendEvent[] {
+  const s = scanner(body, limits);
+  s.ws();
+  if (s.buf[s.pos] !== 0x7b)
+    throw invalid('a batch must be an object with an "events" array', 'events', undefined);
+  s.pos++;
+  let events: AppendEvent[] | null = null;
+  if (!s.take(0x7d)) {
+    do {
+      s.ws();
+      if (s.buf[s.pos] !== 0x22) s.fail('expected a property name');
+      const key = s.decode(s.pos, s.string(), s.escaped);
+      s.expect(0x3a, '":"');
+      if (key !== 'events') {
+        s.value(1);
+        continue;
+      }
+      s.ws();
+      if (s.buf[s.pos] !== 0x5b) throw invalid('"events" must be an array', 'events', undefined);
+      s.pos++;
+      events = [];
+      if (!s.take(0x5d)) {
+        do {
+          if (events.length === limits.batchEventsMax) {
+            throw new HttpError(
+              'LIMIT_EXCEEDED',
+              `a batch holds at most ${limits.batchEventsMax} events`,
+              {
+                field: 'events',
+                limit: limits.batchEventsMax,
+              },
+            );
+          }
+          events.push(scanEvent(s, events.length));
+        } while (s.take(0x2c));
+        s.expect(0x5d, '"]"');
+      }
+    } while (s.take(0x2c));
+    s.expect(0x7d, '"}"');
+  }
+  s.end();
+  if (events === null)
+    throw invalid('a batch must be an object with an "events" array', 'events', undefined);
+  if (events.length === 0) throw invalid('a batch needs at least one event', 'events', undefined);
+  return events;
+}
