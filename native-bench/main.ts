@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { runEngineSuites } from './engine.js';
 import { machine, printTable, writeResults } from './report.js';
 import { runServerSuites } from './server.js';
+import { runFanout } from './ws_fanout.js';
 
 const { values } = parseArgs({
   options: {
@@ -20,7 +21,11 @@ const params = { smoke, runs: smoke ? 1 : 3, dir };
 const started = performance.now();
 console.log(`AllSource bench (${smoke ? 'smoke' : 'full'}) on ${JSON.stringify(machine())}`);
 try {
-  const figures = [...(await runEngineSuites(params)), ...(await runServerSuites(params))];
+  const figures = [
+    ...(await runEngineSuites(params)),
+    ...(await runServerSuites(params)),
+    ...(await runFanout(params)),
+  ];
   printTable(figures);
   writeResults(values.out, smoke ? 'smoke' : 'full', figures);
   console.log(`wrote ${values.out} in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -16,8 +16,11 @@ export interface Pull {
 export interface Subscription {
   /** Every event up to this position has been delivered or did not match. */
   readonly position: number;
-  /** The next matching events after `position` (at most `max`), synchronously. */
-  pull(max?: number): Pull;
+  /**
+   * The next matching events after `position` (at most `max`), synchronously, up to the
+   * committed end or `upTo`, whichever is lower. `caughtUp` means that bound was reached.
+   */
+  pull(max?: number, upTo?: number): Pull;
   /** Resolves when the log has an event after `position`, the filter was reset, or it closed. */
   wait(): Promise<void>;
   /** Replaces the filter; the cursor stays where it is unless a new position is given. */
@@ -50,11 +53,12 @@ export function createSubscription(
     get closed() {
       return closed || log.isClosed;
     },
-    pull(max = limits.subscriptionBatchMax) {
+    pull(max = limits.subscriptionBatchMax, upTo = Number.MAX_SAFE_INTEGER) {
       if (subscription.closed) return { events: [], caughtUp: true };
       // Reads are synchronous and commits happen between event-loop turns, so nothing can
       // commit between taking `end` and the read below.
-      const end = log.lastPosition;
+      const end = Math.min(log.lastPosition, upTo);
+      if (end <= cursor) return { events: [], caughtUp: true };
       const limit = Math.max(1, Math.min(max, limits.subscriptionBatchMax));
       const result = read(log, { ...current, afterPosition: cursor, maxPosition: end, limit });
       if (result.hasMore) {

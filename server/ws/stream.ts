@@ -1,8 +1,14 @@
-// WebSocket /api/v1/events/stream. Each socket owns an engine subscription (a cursor over its
-// tenant's log). Events are pulled from the log while the socket's send buffer is under the
-// limit; past it, pulling stops until the socket drains, so a slow client is served from the
-// log and never makes the server buffer without bound. Catch-up and live events come from the
-// same cursor: no gap and no duplicate at the switch.
+// WebSocket /api/v1/events/stream.
+//
+// Live delivery goes through uWebSockets.js's pub/sub: one publisher per tenant follows the log
+// and publishes every committed event once to the topics "all", "entity" and "type" of its
+// tenant, and the C++ side copies it to every subscribed socket. A socket starts in pull mode:
+// its own engine subscription reads stored events from the log (catch-up), bounded by the
+// publisher's position. When its cursor meets that position it subscribes to its topic in the
+// same synchronous step, so nothing is skipped or sent twice at the switch. A live socket whose
+// send buffer passes the limit is unsubscribed before the next publish and goes back to pull
+// mode at the publisher's position: it is served from the log and never buffers without bound.
+// Filters with no topic (a type prefix, or entity and type together) stay in pull mode.
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import {
   eventJson,
@@ -10,17 +16,38 @@ import {
   type Subscription,
   type SubscriptionFilter,
 } from '../../engine/index.js';
-import { HttpError as Err, errorTable, type HttpError, toHttpError } from '../errors.js';
+import { errorTable, HttpError, toHttpError } from '../errors.js';
 import { type Caller, resolveCaller } from '../http/request.js';
 import type { ServerMetrics } from '../metrics.js';
 
 interface SocketData {
   caller: Caller;
+  filter: SubscriptionFilter;
+  /** The socket's own cursor, used in pull mode. */
   sub: Subscription | null;
+  publisher: Publisher | null;
+  /** The topic this filter maps to, or null when it can only be pulled. */
+  topic: string | null;
+  live: boolean;
   pumping: boolean;
   /** A from_position catch-up is running: send caught_up when it reaches the end. */
   catchingUp: boolean;
   closed: boolean;
+}
+
+type Socket = WebSocket<SocketData>;
+
+interface Publisher {
+  tenantId: string;
+  tenantJson: string;
+  sub: Subscription;
+  /** Every event up to here has been published. */
+  position: number;
+  sockets: Set<Socket>;
+  /** Sockets in pull mode waiting for the publisher to move on. */
+  waiters: (() => void)[];
+  /** Set while the publisher idles with no sockets. */
+  wakeOnJoin: (() => void) | null;
 }
 
 export interface StreamOptions {
@@ -29,16 +56,30 @@ export interface StreamOptions {
 }
 
 const PULL_MAX = 256;
+/** Bytes published between two checks of the live sockets' buffers. */
+const PUBLISH_CHECK_BYTES = 256 * 1024;
+
+const topicAll = (tenant: string) => `${tenant}\nall`;
+const topicEntity = (tenant: string, entity: string) => `${tenant}\ne\n${entity}`;
+const topicType = (tenant: string, type: string) => `${tenant}\nt\n${type}`;
+
+function topicFor(tenant: string, f: SubscriptionFilter): string | null {
+  if (f.eventTypePrefix !== undefined) return null;
+  if (f.entityId !== undefined && f.eventType !== undefined) return null;
+  if (f.entityId !== undefined) return topicEntity(tenant, f.entityId);
+  if (f.eventType !== undefined) return topicType(tenant, f.eventType);
+  return topicAll(tenant);
+}
 
 function parseFilter(message: ArrayBuffer): { filter: SubscriptionFilter; from?: number } {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(message).toString('utf8'));
   } catch {
-    throw new Err('INVALID_JSON', 'a filter message must be a JSON object');
+    throw new HttpError('INVALID_JSON', 'a filter message must be a JSON object');
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new Err('VALIDATION_ERROR', 'a filter message must be a JSON object');
+    throw new HttpError('VALIDATION_ERROR', 'a filter message must be a JSON object');
   }
   const v = value as Record<string, unknown>;
   const filter: SubscriptionFilter = {};
@@ -48,26 +89,23 @@ function parseFilter(message: ArrayBuffer): { filter: SubscriptionFilter; from?:
     ['event_type_prefix', 'eventTypePrefix'],
   ] as const) {
     if (v[field] === undefined || v[field] === null) continue;
-    if (typeof v[field] !== 'string')
-      throw new Err('VALIDATION_ERROR', `${field} must be a string`, { field });
+    if (typeof v[field] !== 'string') {
+      throw new HttpError('VALIDATION_ERROR', `${field} must be a string`, { field });
+    }
     filter[key] = v[field] as string;
   }
   const from = v.from_position;
   if (from === undefined || from === null) return { filter };
   if (typeof from !== 'number' || !Number.isInteger(from) || from < 0) {
-    throw new Err('VALIDATION_ERROR', 'from_position must be an integer >= 0', {
+    throw new HttpError('VALIDATION_ERROR', 'from_position must be an integer >= 0', {
       field: 'from_position',
     });
   }
   return { filter, from };
 }
 
-function sendControl(ws: WebSocket<SocketData>, body: Record<string, unknown>): void {
+function sendControl(ws: Socket, body: Record<string, unknown>): void {
   ws.send(JSON.stringify(body), false);
-}
-
-function sendError(ws: WebSocket<SocketData>, error: HttpError): void {
-  sendControl(ws, { type: 'error', code: error.code, error: error.message });
 }
 
 export function registerStream(
@@ -75,56 +113,166 @@ export function registerStream(
   store: Store,
   options: StreamOptions,
   metrics: ServerMetrics,
-): {
-  closeAll(): void;
-} {
-  const sockets = new Set<WebSocket<SocketData>>();
+): { closeAll(): void } {
+  const sockets = new Set<Socket>();
+  const publishers = new Map<string, Promise<Publisher>>();
 
-  async function pump(ws: WebSocket<SocketData>): Promise<void> {
-    const data = ws.getUserData();
-    if (data.pumping || data.closed || data.sub === null) return;
-    data.pumping = true;
-    try {
-      while (!data.closed) {
-        if (ws.getBufferedAmount() > options.bufferedBytesMax) return; // resumed by drain
-        const pull = data.sub.pull(PULL_MAX);
-        ws.cork(() => {
-          for (const view of pull.events) ws.send(eventJson(view, data.caller.tenantJson), false);
-          if (pull.caughtUp && data.catchingUp) {
-            data.catchingUp = false;
-            sendControl(ws, { type: 'caught_up', position: data.sub!.position });
-          }
+  function demoteFullSockets(pub: Publisher): void {
+    for (const ws of pub.sockets) {
+      const d = ws.getUserData();
+      if (!d.live || ws.getBufferedAmount() <= options.bufferedBytesMax) continue;
+      ws.unsubscribe(d.topic!);
+      d.live = false;
+      // It has every event up to the publisher's position; the rest it pulls once drained.
+      d.sub!.reset(d.filter, pub.position);
+      void pump(ws);
+    }
+  }
+
+  /** Follows the tenant's log for as long as the server runs; idles while nobody listens. */
+  async function runPublisher(pub: Publisher): Promise<void> {
+    while (!pub.sub.closed) {
+      if (pub.sockets.size === 0) {
+        await new Promise<void>((resolve) => {
+          pub.wakeOnJoin = resolve;
         });
-        if (pull.events.length === 0) await data.sub.wait();
+        continue;
+      }
+      const pull = pub.sub.pull(PULL_MAX);
+      let sinceCheck = PUBLISH_CHECK_BYTES;
+      for (const view of pull.events) {
+        if (sinceCheck >= PUBLISH_CHECK_BYTES) {
+          demoteFullSockets(pub);
+          sinceCheck = 0;
+        }
+        const json = eventJson(view, pub.tenantJson);
+        app.publish(topicAll(pub.tenantId), json, false);
+        app.publish(topicEntity(pub.tenantId, view.entityId), json, false);
+        app.publish(topicType(pub.tenantId, view.eventType), json, false);
+        sinceCheck += json.length;
+        pub.position = view.position;
+      }
+      pub.position = Math.max(pub.position, pub.sub.position);
+      for (const wake of pub.waiters.splice(0)) wake();
+      if (pull.events.length === 0) await pub.sub.wait();
+    }
+    for (const wake of pub.waiters.splice(0)) wake();
+  }
+
+  function publisherFor(tenantId: string, tenantJson: string): Promise<Publisher> {
+    let found = publishers.get(tenantId);
+    if (found === undefined) {
+      found = store.subscribe(tenantId, {}, store.stats(tenantId).lastPosition).then((sub) => {
+        const pub: Publisher = {
+          tenantId,
+          tenantJson,
+          sub,
+          position: sub.position,
+          sockets: new Set(),
+          waiters: [],
+          wakeOnJoin: null,
+        };
+        void runPublisher(pub);
+        return pub;
+      });
+      publishers.set(tenantId, found);
+    }
+    return found;
+  }
+
+  /** A socket joins: an idle publisher first skips to the log's end (nobody missed anything). */
+  function join(pub: Publisher, ws: Socket): void {
+    if (pub.sockets.size === 0) {
+      const end = store.stats(pub.tenantId).lastPosition;
+      pub.sub.reset({}, end);
+      pub.position = end;
+    }
+    pub.sockets.add(ws);
+    pub.wakeOnJoin?.();
+    pub.wakeOnJoin = null;
+  }
+
+  function waitForPublisher(pub: Publisher): Promise<void> {
+    return new Promise((resolve) => pub.waiters.push(resolve));
+  }
+
+  async function pump(ws: Socket): Promise<void> {
+    const d = ws.getUserData();
+    if (d.pumping || d.closed || d.live || d.sub === null || d.publisher === null) return;
+    d.pumping = true;
+    const pub = d.publisher;
+    try {
+      while (!d.closed && !d.live) {
+        if (ws.getBufferedAmount() > options.bufferedBytesMax) return; // drain resumes
+        const pull = d.sub.pull(PULL_MAX, d.topic === null ? undefined : pub.position);
+        if (pull.events.length > 0) {
+          ws.cork(() => {
+            for (const view of pull.events) ws.send(eventJson(view, d.caller.tenantJson), false);
+          });
+        }
+        if (!pull.caughtUp) continue;
+        if (d.catchingUp) {
+          d.catchingUp = false;
+          sendControl(ws, { type: 'caught_up', position: d.sub.position });
+        }
+        if (d.topic !== null && d.sub.position === pub.position) {
+          ws.subscribe(d.topic);
+          d.live = true;
+          return;
+        }
+        await (d.topic === null ? d.sub.wait() : waitForPublisher(pub));
       }
     } catch (error) {
-      if (!data.closed) {
+      if (!d.closed) {
         const typed = toHttpError(error);
-        sendError(ws, typed);
+        sendControl(ws, { type: 'error', code: typed.code, error: typed.message });
         ws.end(errorTable[typed.code].close, typed.message.slice(0, 120));
       }
     } finally {
-      data.pumping = false;
+      d.pumping = false;
     }
+  }
+
+  /** Applies a filter: leaves live mode, moves the cursor, pulls until it can go live. */
+  function applyFilter(ws: Socket, filter: SubscriptionFilter, from: number | undefined): void {
+    const d = ws.getUserData();
+    const pub = d.publisher!;
+    if (d.live) ws.unsubscribe(d.topic!);
+    d.live = false;
+    d.filter = filter;
+    d.topic = topicFor(d.caller.tenantId, filter);
+    d.sub!.reset(filter, from ?? pub.position);
+    d.catchingUp = from !== undefined;
+    void pump(ws);
   }
 
   app.ws<SocketData>('/api/v1/events/stream', {
     maxPayloadLength: options.messageBytesMax,
-    maxBackpressure: options.bufferedBytesMax * 4,
+    // Our own limit (bufferedBytesMax) acts first; this one only guards against a bug.
+    maxBackpressure: 1024 * 1024 * 1024,
     closeOnBackpressureLimit: 0,
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade(res, req, context) {
-      const info = {
+      const caller = resolveCaller({
         query: req.getQuery() ?? '',
         params: [],
         contentType: '',
         authorization: req.getHeader('authorization'),
         apiKey: req.getHeader('x-api-key'),
-      };
-      const caller = resolveCaller(info);
+      });
       res.upgrade<SocketData>(
-        { caller, sub: null, pumping: false, catchingUp: false, closed: false },
+        {
+          caller,
+          filter: {},
+          sub: null,
+          publisher: null,
+          topic: null,
+          live: false,
+          pumping: false,
+          catchingUp: false,
+          closed: false,
+        },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
@@ -134,42 +282,44 @@ export function registerStream(
     open(ws) {
       sockets.add(ws);
       metrics.websocket(1);
-      const data = ws.getUserData();
-      // Live from the current end until the client asks for a from_position.
-      store
-        .subscribe(data.caller.tenantId, {}, store.stats(data.caller.tenantId).lastPosition)
-        .then((sub) => {
-          if (data.closed) sub.close();
-          else {
-            data.sub = sub;
-            void pump(ws);
+      const d = ws.getUserData();
+      const { tenantId, tenantJson } = d.caller;
+      publisherFor(tenantId, tenantJson)
+        .then(async (pub) => {
+          const sub = await store.subscribe(tenantId, {}, 0);
+          if (d.closed) {
+            sub.close();
+            return;
           }
+          d.sub = sub;
+          d.publisher = pub;
+          join(pub, ws);
+          applyFilter(ws, {}, undefined);
         })
         .catch((error: unknown) => {
-          if (!data.closed)
-            ws.end(errorTable[toHttpError(error).code].close, 'subscription failed');
+          if (!d.closed) ws.end(errorTable[toHttpError(error).code].close, 'subscription failed');
         });
     },
     message(ws, message) {
-      const data = ws.getUserData();
+      const d = ws.getUserData();
       try {
         const { filter, from } = parseFilter(message);
-        if (data.sub === null)
-          throw new Err('SHUTTING_DOWN', 'the subscription is not ready yet; retry');
-        data.sub.reset(filter, from);
-        data.catchingUp = from !== undefined;
-        void pump(ws);
+        if (d.sub === null)
+          throw new HttpError('SHUTTING_DOWN', 'the subscription is not ready yet; retry');
+        applyFilter(ws, filter, from);
       } catch (error) {
-        sendError(ws, toHttpError(error));
+        const typed = toHttpError(error);
+        sendControl(ws, { type: 'error', code: typed.code, error: typed.message });
       }
     },
     drain(ws) {
       void pump(ws);
     },
     close(ws) {
-      const data = ws.getUserData();
-      data.closed = true;
-      data.sub?.close();
+      const d = ws.getUserData();
+      d.closed = true;
+      d.sub?.close();
+      d.publisher?.sockets.delete(ws);
       sockets.delete(ws);
       metrics.websocket(-1);
     },

@@ -115,4 +115,52 @@ describe('WebSocket stream', () => {
       Array.from({ length: 2000 }, (_, i) => i),
     );
   });
+
+  it('starts a new socket live from now, also after the tenant had no sockets for a while', async () => {
+    const first = await connect(server.url);
+    first.ws.send(JSON.stringify({ entity_id: 'late' }));
+    await new Promise((r) => setTimeout(r, 50));
+    await append(server.url, 5, 'late');
+    await first.next((f) => f.length >= 5);
+    first.ws.close();
+    await new Promise((r) => setTimeout(r, 50));
+    await append(server.url, 3, 'late', 5);
+    const second = await connect(server.url);
+    second.ws.send(JSON.stringify({ entity_id: 'late' }));
+    await new Promise((r) => setTimeout(r, 50));
+    await append(server.url, 2, 'late', 8);
+    await second.next((f) => f.length >= 2);
+    await new Promise((r) => setTimeout(r, 100));
+    second.ws.close();
+    assert.deepEqual(
+      second.frames.map((f) => f.payload!.i),
+      [8, 9],
+    );
+  });
+
+  it('keeps fast and slow subscribers of one tenant each complete and in order', async () => {
+    const fast = await connect(server.url);
+    const slow = await connect(server.url);
+    fast.ws.send(JSON.stringify({ entity_id: 'pair' }));
+    slow.ws.send(JSON.stringify({ entity_id: 'pair' }));
+    await new Promise((r) => setTimeout(r, 50));
+    const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    await append(server.url, 1500, 'pair');
+    await fast.next((f) => f.length >= 1500);
+    socket.resume();
+    await slow.next((f) => f.length >= 1500);
+    await new Promise((r) => setTimeout(r, 100));
+    fast.ws.close();
+    slow.ws.close();
+    const expected = Array.from({ length: 1500 }, (_, i) => i);
+    assert.deepEqual(
+      fast.frames.map((f) => f.payload!.i),
+      expected,
+    );
+    assert.deepEqual(
+      slow.frames.map((f) => f.payload!.i),
+      expected,
+    );
+  });
 });

@@ -1,0 +1,123 @@
+// WebSocket fan-out: delivered events per second to 100 subscribers, ours (events appended over
+// HTTP, pushed by each socket's subscription) beside a bare uWebSockets.js publish.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Params } from './engine.js';
+import { payloadOf } from './engine.js';
+import { type Child, startChild } from './processes.js';
+import { type Figure, figure } from './report.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+async function clients(url: string, n: number, filter?: string) {
+  const proc = spawn(
+    process.execPath,
+    [path.join(here, 'ws_clients.js'), url, String(n), ...(filter ? [filter] : [])],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let received = 0;
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => {
+    ready = r;
+  });
+  proc.stdout.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n')) {
+      if (line === 'ready') ready();
+      const m = /^received (\d+)/.exec(line);
+      if (m) received = Number(m[1]);
+    }
+  });
+  await isReady;
+  return {
+    get received() {
+      return received;
+    },
+    stop: () => proc.kill('SIGTERM'),
+  };
+}
+
+async function window(
+  counter: { received: number },
+  seconds: number,
+  drive: () => Promise<void>,
+): Promise<number> {
+  const before = counter.received;
+  const started = performance.now();
+  await drive();
+  await new Promise((r) => setTimeout(r, 600));
+  return (counter.received - before) / ((performance.now() - started) / 1000);
+}
+
+export async function runFanout(p: Params): Promise<Figure[]> {
+  const subscribers = p.smoke ? 10 : 100;
+  const seconds = p.smoke ? 1 : 4;
+  const bare: number[] = [];
+  const ours: number[] = [];
+  for (let run = 0; run < p.runs; run++) {
+    let server: Child = await startChild(path.join(here, 'bare_publish.js'), [], /port (\d+)/);
+    let c = await clients(`ws://127.0.0.1:${server.port}/`, subscribers);
+    bare.push(
+      await window(c, seconds, async () => {
+        await fetch(`http://127.0.0.1:${server.port}/publish?seconds=${seconds}`);
+        await new Promise((r) => setTimeout(r, seconds * 1000));
+      }),
+    );
+    c.stop();
+    await server.stop();
+
+    const dir = path.join(p.dir, 'fanout');
+    fs.rmSync(dir, { recursive: true, force: true });
+    server = await startChild(
+      path.join(here, '..', 'server', 'cli', 'main.js'),
+      ['serve', '--port', '0', '--data-dir', dir],
+      /127\.0\.0\.1:(\d+)/,
+      {
+        ALLSOURCE_STORAGE_FSYNC: 'always',
+      },
+    );
+    c = await clients(`ws://127.0.0.1:${server.port}/api/v1/events/stream`, subscribers);
+    const payload = payloadOf(250).toString();
+    const body = `{"events":[${Array.from({ length: 100 }, (_, i) => `{"event_type":"fan.out","entity_id":"e${i}","payload":${payload}}`).join(',')}]}`;
+    ours.push(
+      await window(c, seconds, async () => {
+        const until = performance.now() + seconds * 1000;
+        await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            while (performance.now() < until) {
+              await fetch(`http://127.0.0.1:${server.port}/api/v1/events/batch`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body,
+              });
+            }
+          }),
+        );
+      }),
+    );
+    c.stop();
+    await server.stop();
+  }
+  const settings = {
+    subscribers,
+    seconds,
+    messageBytes: 250,
+    clients: 'ws npm package, one process',
+  };
+  return [
+    figure(
+      'server',
+      `WebSocket fan-out to ${subscribers} subscribers`,
+      'events/s',
+      ours,
+      settings,
+      {
+        baseline: { name: 'bare uWS publish', samples: bare },
+        target: '>= 80% of bare',
+      },
+    ),
+  ];
+}
