@@ -40,11 +40,8 @@ async function clients(url: string, n: number, filter?: string) {
   };
 }
 
-async function window(
-  counter: { received: number },
-  seconds: number,
-  drive: () => Promise<void>,
-): Promise<number> {
+/** Delivered messages per second while `drive` runs (plus a short tail for what is in flight). */
+async function window(counter: { received: number }, drive: () => Promise<void>): Promise<number> {
   const before = counter.received;
   const started = performance.now();
   await drive();
@@ -61,7 +58,7 @@ export async function runFanout(p: Params): Promise<Figure[]> {
     let server: Child = await startChild(path.join(here, 'bare_publish.js'), [], /port (\d+)/);
     let c = await clients(`ws://127.0.0.1:${server.port}/`, subscribers);
     bare.push(
-      await window(c, seconds, async () => {
+      await window(c, async () => {
         await fetch(`http://127.0.0.1:${server.port}/publish?seconds=${seconds}`);
         await new Promise((r) => setTimeout(r, seconds * 1000));
       }),
@@ -83,7 +80,7 @@ export async function runFanout(p: Params): Promise<Figure[]> {
     const payload = payloadOf(250).toString();
     const body = `{"events":[${Array.from({ length: 100 }, (_, i) => `{"event_type":"fan.out","entity_id":"e${i}","payload":${payload}}`).join(',')}]}`;
     ours.push(
-      await window(c, seconds, async () => {
+      await window(c, async () => {
         const until = performance.now() + seconds * 1000;
         await Promise.all(
           Array.from({ length: 4 }, async () => {
