@@ -181,30 +181,28 @@ export function indexView(segment: Segment, ctx: SegmentContext): IndexView {
   };
 }
 
-/** First i whose relative position is >= rel (count when none). */
-export function lowerBoundRel(view: IndexView, rel: number): number {
-  // Fresh segments are dense: record i holds relative position i.
-  if (rel < view.count && view.relPosition(rel) === rel) return rel;
+/** First i in [0, count) whose value is >= target (count when none); values ascend. */
+function lowerBound(count: number, valueAt: (i: number) => number, target: number): number {
   let lo = 0;
-  let hi = view.count;
+  let hi = count;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (view.relPosition(mid) < rel) lo = mid + 1;
+    if (valueAt(mid) < target) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
+/** First i whose relative position is >= rel (count when none). */
+export function lowerBoundRel(view: IndexView, rel: number): number {
+  // Fresh segments are dense: record i holds relative position i.
+  if (rel < view.count && view.relPosition(rel) === rel) return rel;
+  return lowerBound(view.count, view.relPosition, rel);
+}
+
 /** First i whose timestamp is >= timestampUs (count when none). */
 export function lowerBoundTime(view: IndexView, timestampUs: number): number {
-  let lo = 0;
-  let hi = view.count;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (view.timestamp(mid) < timestampUs) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return lowerBound(view.count, view.timestamp, timestampUs);
 }
 
 function recordEnd(segment: Segment, view: IndexView, i: number): number {
@@ -235,14 +233,7 @@ function loadChunk(segment: Segment, view: IndexView, k: number, io: Io): Chunk 
 }
 
 function lowerBoundOffset(view: IndexView, offset: number): number {
-  let lo = 0;
-  let hi = view.count;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (view.offset(mid) < offset) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return lowerBound(view.count, view.offset, offset);
 }
 
 /** The record at index i, verified, from the cache or the disk. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { openStore, type Store } from '../../engine/index.js';
 import { tinyOptions as tinyStore } from '../helpers/store.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { storeSuite } from './store_suite.js';
+import { type LifeFactory, storeSuite } from './store_suite.js';
 
 storeSuite('fresh', async (t) => {
   const store = await openStore(tinyStore(tmpDir(t)));
@@ -12,7 +12,8 @@ storeSuite('fresh', async (t) => {
   return { store, settle: async () => store };
 });
 
-storeSuite('reopened', async (t) => {
+/** A store that is closed, handed to `between` (which may damage it), and opened again. */
+async function reopenedLife(t: Parameters<LifeFactory>[0], between: (dir: string) => void) {
   const dir = tmpDir(t);
   const store = await openStore(tinyStore(dir));
   let current: Store = store;
@@ -21,11 +22,14 @@ storeSuite('reopened', async (t) => {
     store,
     settle: async () => {
       await store.close();
+      between(dir);
       current = await openStore(tinyStore(dir));
       return current;
     },
   };
-});
+}
+
+storeSuite('reopened', (t) => reopenedLife(t, () => {}));
 
 /** Appends half a record to each tenant's active segment: what a crash mid-write leaves. */
 function tearTails(dataDir: string): void {
@@ -44,18 +48,4 @@ function tearTails(dataDir: string): void {
   }
 }
 
-storeSuite('recovered from a torn tail', async (t) => {
-  const dir = tmpDir(t);
-  const store = await openStore(tinyStore(dir));
-  let current: Store = store;
-  t.after(() => current.close());
-  return {
-    store,
-    settle: async () => {
-      await store.close();
-      tearTails(dir);
-      current = await openStore(tinyStore(dir));
-      return current;
-    },
-  };
-});
+storeSuite('recovered from a torn tail', (t) => reopenedLife(t, tearTails));
