@@ -18,6 +18,8 @@ export interface Load {
   url: string;
   method: 'GET' | 'POST';
   body?: string;
+  /** Sent with every request (credentials). */
+  headers?: Record<string, string>;
   connections: number;
   durationSec: number;
 }
@@ -64,6 +66,9 @@ async function runWrk(load: Load): Promise<LoadResult> {
   fs.writeFileSync(
     script,
     `wrk.method = "${load.method}"\n` +
+      Object.entries(load.headers ?? {})
+        .map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}\n`)
+        .join('') +
       (load.body === undefined
         ? ''
         : `wrk.body = ${JSON.stringify(load.body)}\nwrk.headers["Content-Type"] = "application/json"\n`),

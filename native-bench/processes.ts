@@ -1,6 +1,10 @@
 // Servers under test run as child processes on loopback and are stopped by pid.
 import { type ChildProcess, spawn } from 'node:child_process';
 
+/** The admin key every server the benchmarks start is given. */
+export const BENCH_KEY = `ask_${'b'.repeat(43)}`;
+export const BENCH_HEADERS = { 'x-api-key': BENCH_KEY };
+
 export interface Child {
   port: number;
   proc: ChildProcess;
@@ -16,7 +20,7 @@ export async function startChild(
 ): Promise<Child> {
   const proc = spawn(process.execPath, [script, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ALLSOURCE_BOOTSTRAP_API_KEY: BENCH_KEY, ...env },
   });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {

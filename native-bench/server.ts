@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Params } from './engine.js';
 import { payloadOf } from './engine.js';
 import { ensureWrk, type Load, type LoadResult, loadGenerator } from './loadgen.js';
-import { type Child, startChild } from './processes.js';
+import { BENCH_HEADERS, type Child, startChild } from './processes.js';
 import { type Figure, figure } from './report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -56,6 +56,7 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
     url: `http://127.0.0.1:${port}/api/v1/events`,
     method: 'POST',
     body: eventBody('entity-1'),
+    headers: BENCH_HEADERS,
     connections,
     durationSec: seconds,
   });
@@ -74,6 +75,7 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
     url: `http://127.0.0.1:${port}/api/v1/events/batch`,
     method: 'POST',
     body: `{"events":[${Array.from({ length: 100 }, (_, i) => eventBody(`entity-${i}`)).join(',')}]}`,
+    headers: BENCH_HEADERS,
     connections: 16,
     durationSec: seconds,
   });
@@ -81,6 +83,7 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
   const queryLoad = (port: number): Load => ({
     url: `http://127.0.0.1:${port}/api/v1/events/query?entity_id=entity-7`,
     method: 'GET',
+    headers: BENCH_HEADERS,
     connections,
     durationSec: seconds,
   });
@@ -90,13 +93,13 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
       const others = Array.from({ length: 100 }, (_, k) => eventBody(`other-${k}`)).join(',');
       await fetch(`http://127.0.0.1:${port}/api/v1/events/batch`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...BENCH_HEADERS },
         body: `{"events":[${others}]}`,
       });
     }
     const r = await fetch(`http://127.0.0.1:${port}/api/v1/events/batch`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...BENCH_HEADERS },
       body: `{"events":[${events}]}`,
     });
     if (r.status !== 200) throw new Error(`fill failed: ${r.status}`);

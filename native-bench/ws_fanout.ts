@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Params } from './engine.js';
 import { payloadOf } from './engine.js';
-import { type Child, startChild } from './processes.js';
+import { BENCH_HEADERS, BENCH_KEY, type Child, startChild } from './processes.js';
 import { type Figure, figure } from './report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -76,7 +76,10 @@ export async function runFanout(p: Params): Promise<Figure[]> {
         ALLSOURCE_STORAGE_FSYNC: 'always',
       },
     );
-    c = await clients(`ws://127.0.0.1:${server.port}/api/v1/events/stream`, subscribers);
+    c = await clients(
+      `ws://127.0.0.1:${server.port}/api/v1/events/stream?token=${BENCH_KEY}`,
+      subscribers,
+    );
     const payload = payloadOf(250).toString();
     const body = `{"events":[${Array.from({ length: 100 }, (_, i) => `{"event_type":"fan.out","entity_id":"e${i}","payload":${payload}}`).join(',')}]}`;
     ours.push(
@@ -87,7 +90,7 @@ export async function runFanout(p: Params): Promise<Figure[]> {
             while (performance.now() < until) {
               await fetch(`http://127.0.0.1:${server.port}/api/v1/events/batch`, {
                 method: 'POST',
-                headers: { 'content-type': 'application/json' },
+                headers: { 'content-type': 'application/json', ...BENCH_HEADERS },
                 body,
               });
             }

@@ -26,6 +26,17 @@ export interface ServerConfig {
   allowJsFallback: boolean;
   /** Milliseconds shutdown waits for in-flight requests before closing anyway. */
   shutdownGraceMs: number;
+  /** HS256 secret (at least 32 characters); generated into the data directory when empty. */
+  jwtSecret: string;
+  /** GET /metrics needs credentials with the Metrics permission. */
+  metricsRequireAuth: boolean;
+  jwtLifetimeSec: number;
+  passwordMinLength: number;
+  /** Verified tokens and API keys kept in memory, each. */
+  credentialCacheMax: number;
+  /** Failed logins per username or address in `loginWindowSec` before back-off. */
+  loginFailuresMax: number;
+  loginWindowSec: number;
 }
 
 const MiB = 1024 * 1024;
@@ -48,6 +59,13 @@ export function defaultConfig(): ServerConfig {
     wsMessageBytesMax: 64 * 1024,
     allowJsFallback: false,
     shutdownGraceMs: 10_000,
+    jwtSecret: '',
+    metricsRequireAuth: false,
+    jwtLifetimeSec: 24 * 3600,
+    passwordMinLength: 8,
+    credentialCacheMax: 10_000,
+    loginFailuresMax: 5,
+    loginWindowSec: 900,
   };
 }
 
@@ -65,6 +83,10 @@ const ENV: Record<string, Key> = {
   ALLSOURCE_STORAGE_BATCH_EVENTS_MAX: 'batchEventsMax',
   ALLSOURCE_SERVER_WS_BUFFERED_BYTES_MAX: 'wsBufferedBytesMax',
   ALLSOURCE_ALLOW_JS_FALLBACK: 'allowJsFallback',
+  ALLSOURCE_JWT_SECRET: 'jwtSecret',
+  ALLSOURCE_METRICS_REQUIRE_AUTH: 'metricsRequireAuth',
+  ALLSOURCE_AUTH_JWT_LIFETIME_SEC: 'jwtLifetimeSec',
+  ALLSOURCE_AUTH_PASSWORD_MIN_LENGTH: 'passwordMinLength',
 };
 
 export class ConfigError extends Error {

@@ -10,6 +10,9 @@ export type ServerErrorCode =
   | 'ROUTE_NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'SHUTTING_DOWN'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
   | 'INTERNAL_ERROR';
 
 interface Mapping {
@@ -27,6 +30,9 @@ export const errorTable: Record<ServerErrorCode, Mapping> = {
   UNSUPPORTED_MEDIA_TYPE: { status: '415 Unsupported Media Type', close: 1003 },
   WRONG_EXPECTED_VERSION: { status: '409 Conflict', close: 1008 },
   ALREADY_EXISTS: { status: '409 Conflict', close: 1008 },
+  UNAUTHORIZED: { status: '401 Unauthorized', close: 1008 },
+  FORBIDDEN: { status: '403 Forbidden', close: 1008 },
+  RATE_LIMITED: { status: '429 Too Many Requests', close: 1013 },
   NOT_FOUND: { status: '404 Not Found', close: 1008 },
   ROUTE_NOT_FOUND: { status: '404 Not Found', close: 1008 },
   METHOD_NOT_ALLOWED: { status: '405 Method Not Allowed', close: 1008 },

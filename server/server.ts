@@ -1,40 +1,36 @@
 // startServer: the store, the uWebSockets.js app, its routes, and graceful shutdown.
 import { type EventView, openStore, type Store } from '../engine/index.js';
+import { openAccounts } from './auth/accounts.js';
+import { createAuthenticator } from './auth/authenticate.js';
+import { createBackoff } from './auth/backoff.js';
+import { bootstrap } from './auth/bootstrap.js';
+import { Permission } from './auth/roles.js';
+import { authRoutes } from './auth/routes.js';
+import { createTokens, loadSecret } from './auth/tokens.js';
 import type { ServerConfig } from './config.js';
 import { HttpError } from './errors.js';
 import { entityRoutes } from './http/entities.js';
 import { eventRoutes } from './http/events.js';
 import { send, sendError } from './http/reply.js';
-import { type Handler, type RequestPath, route } from './http/request.js';
+import { type Handler, type RequestPath, type RouteOptions, route } from './http/request.js';
 import { createMetrics } from './metrics.js';
 import { loadTransport, type Transport } from './uws.js';
 import { registerStream } from './ws/stream.js';
 
 export const SERVICE_VERSION = '0.1.0';
 
+type Method = 'get' | 'post' | 'del';
+
 export interface RunningServer {
+  /** Where a generated bootstrap admin password was written (first start only). */
+  readonly bootstrapPasswordFile: string | null;
+  readonly adminCreated: boolean;
   readonly port: number;
   readonly transport: Transport;
   readonly store: Store;
   /** Stops accepting, lets in-flight requests finish, syncs and closes the store. */
   close(): Promise<void>;
 }
-
-/** The routes, as (method, pattern): used for 405 answers on known paths. */
-const ROUTES: [string, string, number][] = [
-  ['post', '/api/v1/events', 0],
-  ['post', '/api/v1/events/batch', 0],
-  ['get', '/api/v1/events/query', 0],
-  ['get', '/api/v1/events/:event_id', 1],
-  ['get', '/api/v1/entities/:entity_id/state', 1],
-  ['get', '/api/v1/entities/:entity_id/snapshot', 1],
-  ['post', '/api/v1/snapshots', 0],
-  ['get', '/api/v1/snapshots', 0],
-  ['get', '/api/v1/snapshots/:entity_id/latest', 1],
-  ['get', '/api/v1/stats', 0],
-  ['get', '/health', 0],
-  ['get', '/metrics', 0],
-];
 
 function patternMatches(pattern: string, url: string): boolean {
   const a = pattern.split('/');
@@ -44,6 +40,19 @@ function patternMatches(pattern: string, url: string): boolean {
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const { uws, transport } = loadTransport(config.allowJsFallback);
+  const accounts = await openAccounts(config.dataDir);
+  const booted = await bootstrap(accounts, config.dataDir, process.env, config.passwordMinLength);
+  const tokens = createTokens(
+    await loadSecret(config.dataDir, config.jwtSecret),
+    config.jwtLifetimeSec,
+    config.credentialCacheMax,
+  );
+  const authenticator = createAuthenticator(accounts, tokens, config.credentialCacheMax);
+  const backoff = createBackoff(
+    config.loginFailuresMax,
+    config.loginWindowSec * 1000,
+    config.credentialCacheMax,
+  );
   const store = await openStore({
     dataDir: config.dataDir,
     fsync: config.fsync,
@@ -63,7 +72,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     },
     bodyBytesMax: config.bodyBytesMax,
     inFlight: 0,
-    onResponse: () => {},
+    authenticate: authenticator.authenticate,
   };
   const input = { jsonDepthMax: config.jsonDepthMax, batchEventsMax: config.batchEventsMax };
   const events = eventRoutes(store, input, metrics);
@@ -110,38 +119,71 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const metricsRoute: Handler = (ex) =>
     send(ex, '200 OK', metrics.render(store, transport), 'text/plain; version=0.0.4');
 
+  const auth = authRoutes(accounts, tokens, authenticator, backoff, {
+    passwordMinLength: config.passwordMinLength,
+  });
+  const { Read, Write, Admin, Metrics } = Permission;
+  const routes: [Method, string, RouteOptions, Handler][] = [
+    ['post', '/api/v1/events', { permission: Write, body: true }, events.append],
+    ['post', '/api/v1/events/batch', { permission: Write, body: true }, events.batch],
+    ['get', '/api/v1/events/query', { permission: Read }, events.query],
+    ['get', '/api/v1/events/:event_id', { permission: Read, params: 1 }, events.byId],
+    ['get', '/api/v1/entities/:entity_id/state', { permission: Read, params: 1 }, entities.state],
+    [
+      'get',
+      '/api/v1/entities/:entity_id/snapshot',
+      { permission: Read, params: 1 },
+      entities.snapshot,
+    ],
+    ['post', '/api/v1/snapshots', { permission: Write, body: true }, entities.create],
+    ['get', '/api/v1/snapshots', { permission: Read }, entities.list],
+    [
+      'get',
+      '/api/v1/snapshots/:entity_id/latest',
+      { permission: Read, params: 1 },
+      entities.latest,
+    ],
+    ['get', '/api/v1/stats', { permission: Read }, stats],
+    ['post', '/api/v1/auth/login', { permission: null, body: true, address: true }, auth.login],
+    ['post', '/api/v1/auth/register', { permission: Admin, body: true }, auth.register],
+    ['get', '/api/v1/auth/me', { permission: Read }, auth.me],
+    ['post', '/api/v1/auth/api-keys', { permission: Read, body: true }, auth.createKey],
+    ['get', '/api/v1/auth/api-keys', { permission: Read }, auth.listKeys],
+    ['del', '/api/v1/auth/api-keys/:id', { permission: Read, params: 1 }, auth.revokeKey],
+    ['get', '/api/v1/auth/users', { permission: Admin }, auth.listUsers],
+    ['del', '/api/v1/auth/users/:id', { permission: Admin, params: 1 }, auth.deleteUser],
+    ['post', '/api/v1/auth/users/:id/activate', { permission: Admin, params: 1 }, auth.activate],
+    [
+      'post',
+      '/api/v1/auth/users/:id/deactivate',
+      { permission: Admin, params: 1 },
+      auth.deactivate,
+    ],
+    ['get', '/health', { permission: null }, health],
+    ['get', '/metrics', { permission: config.metricsRequireAuth ? Metrics : null }, metricsRoute],
+  ];
   const app = uws.App();
-  app
-    .post('/api/v1/events', route(path, { body: true }, events.append))
-    .post('/api/v1/events/batch', route(path, { body: true }, events.batch))
-    .get('/api/v1/events/query', route(path, {}, events.query))
-    .get('/api/v1/events/:event_id', route(path, { params: 1 }, events.byId))
-    .get('/api/v1/entities/:entity_id/state', route(path, { params: 1 }, entities.state))
-    .get('/api/v1/entities/:entity_id/snapshot', route(path, { params: 1 }, entities.snapshot))
-    .post('/api/v1/snapshots', route(path, { body: true }, entities.create))
-    .get('/api/v1/snapshots', route(path, {}, entities.list))
-    .get('/api/v1/snapshots/:entity_id/latest', route(path, { params: 1 }, entities.latest))
-    .get('/api/v1/stats', route(path, {}, stats))
-    .get('/health', route(path, {}, health))
-    .get('/metrics', route(path, {}, metricsRoute));
+  for (const [method, pattern, options, handler] of routes)
+    app[method](pattern, route(path, options, handler));
   const stream = registerStream(
     app,
     store,
+    authenticator.authenticate,
     { bufferedBytesMax: config.wsBufferedBytesMax, messageBytesMax: config.wsMessageBytesMax },
     metrics,
   );
   app.any('/*', (res, req) => {
     const url = req.getUrl();
     const method = req.getMethod();
-    const known = ROUTES.some(([, pattern]) => patternMatches(pattern, url));
+    const known = routes.some(([, pattern]) => patternMatches(pattern, url));
     const ex = { res, aborted: false, headers: [] as [string, string][] };
     res.onAborted(() => {
       ex.aborted = true;
     });
     if (known) {
-      const allowed = ROUTES.filter(([, p]) => patternMatches(p, url)).map(([m]) =>
-        m.toUpperCase(),
-      );
+      const allowed = routes
+        .filter(([, p]) => patternMatches(p, url))
+        .map(([m]) => (m === 'del' ? 'DELETE' : m.toUpperCase()));
       sendError(
         ex,
         new HttpError('METHOD_NOT_ALLOWED', `${method.toUpperCase()} is not allowed here`),
@@ -166,6 +208,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const port = uws.us_socket_local_port(listenSocket as never);
 
   return {
+    bootstrapPasswordFile: booted.passwordFile,
+    adminCreated: booted.adminCreated,
     port,
     transport,
     store,

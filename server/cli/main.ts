@@ -15,6 +15,11 @@ Options (each also read from the environment variable shown):
   --fsync <policy>       always | interval | never   ALLSOURCE_STORAGE_FSYNC (always)
   --allow-js-fallback    start even if the native uWebSockets.js binary does not load
   -h, --help             this text
+
+First start with no users creates user "admin": its password comes from
+ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD, or is generated and written to
+<data dir>/auth/bootstrap-admin-password. ALLSOURCE_BOOTSTRAP_API_KEY=ask_... registers an
+admin API key of tenant "default" at start.
 `;
 
 async function serve(argv: string[]): Promise<void> {
@@ -45,9 +50,23 @@ async function serve(argv: string[]): Promise<void> {
     `AllSource listening on http://${config.host}:${server.port} (transport ${server.transport}, ` +
       `data ${config.dataDir}, fsync ${config.fsync})\n`,
   );
+  const base = `http://${config.host}:${server.port}`;
+  if (server.bootstrapPasswordFile !== null) {
+    process.stdout.write(
+      `First start: created user "admin" (role admin, tenant default). Its password is in\n` +
+        `  ${server.bootstrapPasswordFile}\n` +
+        'Read it once, then delete the file or change the password.\n',
+    );
+  } else if (server.adminCreated) {
+    process.stdout.write(
+      'First start: created user "admin" with ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD.\n',
+    );
+  }
   process.stdout.write(
-    'No authentication yet: every request is served as tenant "default". Try:\n' +
-      `  curl http://${config.host}:${server.port}/health\n`,
+    'Get a token:\n' +
+      `  curl -X POST ${base}/api/v1/auth/login -H 'content-type: application/json' \\\n` +
+      `    -d '{"username":"admin","password":"<password>"}'\n` +
+      'then send it as "Authorization: Bearer <token>".\n',
   );
   let stopping = false;
   const stop = (signal: string): void => {

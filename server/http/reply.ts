@@ -39,7 +39,21 @@ function streamOut(ex: Exchange, body: Buffer): void {
   });
 }
 
+/** Where unexpected errors (bugs, corruption) are reported; clients only see a generic message. */
+export let reportError: (error: unknown) => void = (error) => {
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(
+    `${JSON.stringify({ level: 'error', message: 'request failed', detail })}\n`,
+  );
+};
+
+export function setErrorReporter(report: (error: unknown) => void): void {
+  reportError = report;
+}
+
 export function sendError(ex: Exchange, error: HttpError, headers: [string, string][] = []): void {
   for (const h of headers) ex.headers.push(h);
+  const retry = error.extra.retry_after;
+  if (typeof retry === 'number') ex.headers.push(['retry-after', String(Math.max(1, Math.ceil(retry)))]);
   send(ex, errorTable[error.code].status, errorBody(error));
 }

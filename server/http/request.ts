@@ -1,17 +1,12 @@
 // The request path. Everything a handler needs from uWebSockets.js's request object is read
-// here, synchronously (that object is gone after the first await), then the caller and its
-// tenant are resolved in one place before any handler runs. Authentication, permissions,
-// quotas and rate limits slot in at `resolveCaller`.
+// here, synchronously (that object is gone after the first await), then the caller, its tenant
+// and its permission for the route are resolved in one place before any handler runs.
+// Quotas and rate limits slot in at `callerFor`.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { Caller, Credentials } from '../auth/authenticate.js';
 import { HttpError, toHttpError } from '../errors.js';
 import { readBody } from './body.js';
-import { type Exchange, sendError } from './reply.js';
-
-export interface Caller {
-  tenantId: string;
-  /** The tenant id as a JSON string body (without quotes), ready for event output. */
-  tenantJson: string;
-}
+import { type Exchange, reportError, sendError } from './reply.js';
 
 export interface RequestInfo {
   query: string;
@@ -19,21 +14,26 @@ export interface RequestInfo {
   contentType: string;
   authorization: string;
   apiKey: string;
+  /** Filled only for routes that ask for it (login back-off). */
+  remoteAddress: string;
 }
 
 export interface RequestPath {
   readonly shuttingDown: boolean;
   bodyBytesMax: number;
   inFlight: number;
-  onResponse(status: number): void;
+  authenticate(credentials: Credentials): Caller | Promise<Caller>;
 }
 
-const DEFAULT_CALLER: Caller = { tenantId: 'default', tenantJson: 'default' };
-
-/** Until authentication lands every caller is the default tenant. */
-export function resolveCaller(_info: RequestInfo): Caller {
-  return DEFAULT_CALLER;
-}
+/** The caller of a public route: no tenant, no permissions. */
+export const ANONYMOUS: Caller = {
+  tenantId: '',
+  tenantJson: '',
+  role: 'readonly',
+  permissions: 0,
+  userId: null,
+  keyId: null,
+};
 
 export type Handler = (
   ex: Exchange,
@@ -43,10 +43,35 @@ export type Handler = (
 ) => void | Promise<void>;
 
 export interface RouteOptions {
+  /** The permission bit the caller needs; null for a public route. */
+  permission: number | null;
   /** The route reads a JSON body. */
   body?: boolean;
   /** Number of :parameters in the pattern. */
   params?: number;
+  /** The route needs the client's address. */
+  address?: boolean;
+}
+
+function authorize(caller: Caller, permission: number): Caller {
+  if ((caller.permissions & permission) === 0) {
+    throw new HttpError('FORBIDDEN', 'this operation is not permitted for your role');
+  }
+  return caller;
+}
+
+/** The caller, checked against the route's permission, synchronously when possible. */
+function callerFor(
+  path: RequestPath,
+  options: RouteOptions,
+  info: RequestInfo,
+): Caller | Promise<Caller> {
+  if (options.permission === null) return ANONYMOUS;
+  const permission = options.permission;
+  const caller = path.authenticate(info);
+  return caller instanceof Promise
+    ? caller.then((c) => authorize(c, permission))
+    : authorize(caller, permission);
 }
 
 function isJson(contentType: string): boolean {
@@ -68,6 +93,7 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
       contentType: req.getHeader('content-type'),
       authorization: req.getHeader('authorization'),
       apiKey: req.getHeader('x-api-key'),
+      remoteAddress: options.address ? Buffer.from(res.getRemoteAddressAsText()).toString() : '',
     };
     if (path.shuttingDown) {
       sendError(ex, new HttpError('SHUTTING_DOWN', 'the server is shutting down'), [
@@ -76,6 +102,12 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
       return;
     }
     path.inFlight++;
+    const fail = (error: unknown): void => {
+      const typed = toHttpError(error);
+      if (typed.code === 'INTERNAL_ERROR' || typed.code === 'CORRUPTION') reportError(error);
+      sendError(ex, typed);
+      finish();
+    };
     let finished = false;
     const finish = (): void => {
       if (finished) return;
@@ -85,18 +117,17 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
     const run = (caller: Caller, body: Buffer | null): void => {
       try {
         const result = handler(ex, info, caller, body);
-        if (result instanceof Promise) {
-          result.catch((error: unknown) => sendError(ex, toHttpError(error))).finally(finish);
-        } else finish();
+        if (result instanceof Promise) result.catch(fail).finally(finish);
+        else finish();
       } catch (error) {
-        sendError(ex, toHttpError(error));
-        finish();
+        fail(error);
       }
     };
     try {
-      const caller = resolveCaller(info);
+      const caller = callerFor(path, options, info);
       if (!options.body) {
-        run(caller, null);
+        if (caller instanceof Promise) caller.then((c) => run(c, null), fail);
+        else run(caller, null);
         return;
       }
       if (!isJson(info.contentType)) {
@@ -106,18 +137,21 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
         ex.aborted = true;
         finish();
       });
+      // The body must be read from here, synchronously, whatever the caller turns out to be.
       readBody(
         res,
         path.bodyBytesMax,
-        (body) => run(caller, body),
+        (body) => {
+          if (caller instanceof Promise) caller.then((c) => run(c, body), fail);
+          else run(caller, body);
+        },
         (error) => {
           sendError(ex, error, [['connection', 'close']]);
           finish();
         },
       );
     } catch (error) {
-      sendError(ex, toHttpError(error));
-      finish();
+      fail(error);
     }
   };
 }

@@ -16,8 +16,9 @@ import {
   type Subscription,
   type SubscriptionFilter,
 } from '../../engine/index.js';
-import { errorTable, HttpError, toHttpError } from '../errors.js';
-import { type Caller, resolveCaller } from '../http/request.js';
+import type { Caller, Credentials } from '../auth/authenticate.js';
+import { Permission } from '../auth/roles.js';
+import { errorBody, errorTable, HttpError, toHttpError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
 
 interface SocketData {
@@ -111,6 +112,7 @@ function sendControl(ws: Socket, body: Record<string, unknown>): void {
 export function registerStream(
   app: TemplatedApp,
   store: Store,
+  authenticate: (credentials: Credentials) => Caller | Promise<Caller>,
   options: StreamOptions,
   metrics: ServerMetrics,
 ): { closeAll(): void } {
@@ -254,15 +256,25 @@ export function registerStream(
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade(res, req, context) {
-      const caller = resolveCaller({
-        query: req.getQuery() ?? '',
-        params: [],
-        contentType: '',
+      // Everything needed from req is read now: it is gone after the first await.
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const credentials: Credentials = {
         authorization: req.getHeader('authorization'),
         apiKey: req.getHeader('x-api-key'),
+        token: new URLSearchParams(req.getQuery() ?? '').get('token') ?? '',
+      };
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
       });
-      res.upgrade<SocketData>(
-        {
+      const accept = (caller: Caller): void => {
+        if ((caller.permissions & Permission.Read) === 0) {
+          throw new HttpError('FORBIDDEN', 'this operation is not permitted for your role');
+        }
+        if (aborted) return;
+        const data: SocketData = {
           caller,
           filter: {},
           sub: null,
@@ -272,12 +284,26 @@ export function registerStream(
           pumping: false,
           catchingUp: false,
           closed: false,
-        },
-        req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
-        req.getHeader('sec-websocket-extensions'),
-        context,
-      );
+        };
+        res.cork(() => res.upgrade<SocketData>(data, key, protocol, extensions, context));
+      };
+      const reject = (error: unknown): void => {
+        if (aborted) return;
+        const typed = toHttpError(error);
+        res.cork(() => {
+          res
+            .writeStatus(errorTable[typed.code].status)
+            .writeHeader('content-type', 'application/json')
+            .end(errorBody(typed));
+        });
+      };
+      try {
+        const caller = authenticate(credentials);
+        if (caller instanceof Promise) caller.then(accept).catch(reject);
+        else accept(caller);
+      } catch (error) {
+        reject(error);
+      }
     },
     open(ws) {
       sockets.add(ws);

@@ -3,6 +3,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The admin API key every test server is started with. */
+export const TEST_KEY = `ask_${'t'.repeat(43)}`;
+export const adminHeaders = { 'x-api-key': TEST_KEY };
+
 const main = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
   '..',
@@ -28,7 +32,7 @@ export async function startServerProcess(
   env: Record<string, string> = {},
 ): Promise<ServerProcess> {
   const proc = spawn(process.execPath, [main, 'serve', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ALLSOURCE_BOOTSTRAP_API_KEY: TEST_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -71,7 +75,11 @@ export async function startServerProcess(
   };
 }
 
-export async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+export async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = adminHeaders,
+) {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -84,8 +92,8 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   };
 }
 
-export async function get(url: string) {
-  const res = await fetch(url);
+export async function get(url: string, headers: Record<string, string> = adminHeaders) {
+  const res = await fetch(url, { headers });
   const text = await res.text();
   let body: Record<string, unknown> = {};
   try {

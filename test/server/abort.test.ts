@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { it } from 'node:test';
-import { get, post, startServerProcess } from '../helpers/server.js';
+import { get, post, startServerProcess, TEST_KEY } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 function sendPartial(port: number, body: string, sendBytes: number): Promise<void> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1', () => {
       socket.write(
-        `POST /api/v1/events/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        `POST /api/v1/events/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-API-Key: ${TEST_KEY}\r\n` +
           `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, sendBytes)}`,
       );
       setTimeout(() => {

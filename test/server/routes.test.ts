@@ -1,14 +1,22 @@
 // Every route over loopback against a real server process, and every error status.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { get, post, type ServerProcess, startServerProcess } from '../helpers/server.js';
-import { tmpDir } from '../helpers/tmp.js';
+import {
+  adminHeaders,
+  get,
+  post,
+  type ServerProcess,
+  startServerProcess,
+} from '../helpers/server.js';
+import { newTmpDir, removeDir } from '../helpers/tmp.js';
 
 describe('HTTP routes', () => {
+  const dataDir = newTmpDir();
+  after(() => removeDir(dataDir));
   let server: ServerProcess;
   let u: string;
   before(async () => {
-    const dir = tmpDir({ after });
+    const dir = dataDir;
     server = await startServerProcess(dir, {
       ALLSOURCE_SERVER_BODY_BYTES_MAX: '4096',
       ALLSOURCE_STORAGE_BATCH_EVENTS_MAX: '5',
@@ -236,7 +244,7 @@ describe('HTTP routes', () => {
       ],
       [
         'wrong content type',
-        () => post(`${u}/api/v1/events`, 'x', { 'content-type': 'text/plain' }),
+        () => post(`${u}/api/v1/events`, 'x', { ...adminHeaders, 'content-type': 'text/plain' }),
         415,
         'UNSUPPORTED_MEDIA_TYPE',
       ],

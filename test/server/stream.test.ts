@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { post, type ServerProcess, startServerProcess } from '../helpers/server.js';
-import { tmpDir } from '../helpers/tmp.js';
+import { post, type ServerProcess, startServerProcess, TEST_KEY } from '../helpers/server.js';
+import { newTmpDir, removeDir } from '../helpers/tmp.js';
 
 interface Frame {
   type?: string;
@@ -16,7 +16,7 @@ interface Frame {
 function connect(
   url: string,
 ): Promise<{ ws: WebSocket; frames: Frame[]; next(pred: (f: Frame[]) => boolean): Promise<void> }> {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/api/v1/events/stream`);
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/api/v1/events/stream?token=${TEST_KEY}`);
   const frames: Frame[] = [];
   const waiters: (() => void)[] = [];
   ws.on('message', (data) => {
@@ -56,9 +56,11 @@ async function append(url: string, n: number, entity = 'e', from = 0): Promise<v
 }
 
 describe('WebSocket stream', () => {
+  const dataDir = newTmpDir();
+  after(() => removeDir(dataDir));
   let server: ServerProcess;
   before(async () => {
-    server = await startServerProcess(tmpDir({ after }), {
+    server = await startServerProcess(dataDir, {
       ALLSOURCE_SERVER_WS_BUFFERED_BYTES_MAX: '16384',
     });
   });
