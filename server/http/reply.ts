@@ -54,6 +54,7 @@ export function setErrorReporter(report: (error: unknown) => void): void {
 export function sendError(ex: Exchange, error: HttpError, headers: [string, string][] = []): void {
   for (const h of headers) ex.headers.push(h);
   const retry = error.extra.retry_after;
-  if (typeof retry === 'number') ex.headers.push(['retry-after', String(Math.max(1, Math.ceil(retry)))]);
+  if (typeof retry === 'number')
+    ex.headers.push(['retry-after', String(Math.max(1, Math.ceil(retry)))]);
   send(ex, errorTable[error.code].status, errorBody(error));
 }

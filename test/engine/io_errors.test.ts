@@ -132,10 +132,11 @@ describe('I/O failures', () => {
     const [[ra], [rb]] = await Promise.all([a, b]);
     assert.deepEqual([ra!.position, rb!.position], [1, 2]);
     assert.equal(store.counters().writes, 2);
-    assert.deepEqual(
-      faults.trace,
-      ['write', 'sync', 'write', 'sync', 'synced', 'synced'],
-      'the second round was written before the first fsync returned',
+    // Round b was written before round a's fsync returned: b did not wait for a to commit.
+    assert.equal(faults.trace.filter((x) => x === 'write').length, 2);
+    assert.ok(
+      faults.trace.lastIndexOf('write') < faults.trace.indexOf('synced'),
+      faults.trace.join(' '),
     );
   });
 });
