@@ -28,6 +28,10 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   /** HS256 secret (at least 32 characters); generated into the data directory when empty. */
   jwtSecret: string;
+  /** Per-tenant token buckets; off answers no request with 429 RATE_LIMITED. */
+  rateLimitEnabled: boolean;
+  /** Rate tier of the default tenant (free, professional, unlimited, dev). */
+  defaultTenantRateTier: string;
   /** GET /metrics needs credentials with the Metrics permission. */
   metricsRequireAuth: boolean;
   jwtLifetimeSec: number;
@@ -61,6 +65,8 @@ export function defaultConfig(): ServerConfig {
     shutdownGraceMs: 10_000,
     jwtSecret: '',
     metricsRequireAuth: false,
+    rateLimitEnabled: true,
+    defaultTenantRateTier: 'dev',
     jwtLifetimeSec: 24 * 3600,
     passwordMinLength: 8,
     credentialCacheMax: 10_000,
@@ -85,6 +91,8 @@ const ENV: Record<string, Key> = {
   ALLSOURCE_ALLOW_JS_FALLBACK: 'allowJsFallback',
   ALLSOURCE_JWT_SECRET: 'jwtSecret',
   ALLSOURCE_METRICS_REQUIRE_AUTH: 'metricsRequireAuth',
+  ALLSOURCE_RATE_LIMIT_ENABLED: 'rateLimitEnabled',
+  ALLSOURCE_RATE_LIMIT_DEFAULT_TIER: 'defaultTenantRateTier',
   ALLSOURCE_AUTH_JWT_LIFETIME_SEC: 'jwtLifetimeSec',
   ALLSOURCE_AUTH_PASSWORD_MIN_LENGTH: 'passwordMinLength',
 };

@@ -13,6 +13,7 @@ export type ServerErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
+  | 'QUOTA_EXCEEDED'
   | 'INTERNAL_ERROR';
 
 interface Mapping {
@@ -33,6 +34,7 @@ export const errorTable: Record<ServerErrorCode, Mapping> = {
   UNAUTHORIZED: { status: '401 Unauthorized', close: 1008 },
   FORBIDDEN: { status: '403 Forbidden', close: 1008 },
   RATE_LIMITED: { status: '429 Too Many Requests', close: 1013 },
+  QUOTA_EXCEEDED: { status: '429 Too Many Requests', close: 1013 },
   NOT_FOUND: { status: '404 Not Found', close: 1008 },
   ROUTE_NOT_FOUND: { status: '404 Not Found', close: 1008 },
   METHOD_NOT_ALLOWED: { status: '405 Method Not Allowed', close: 1008 },

@@ -6,12 +6,14 @@ export interface ServerMetrics {
   ingested(n: number): void;
   query(kind: string): void;
   websocket(delta: number): void;
+  rateLimited(): void;
   render(store: Store, transport: string): string;
 }
 
 export function createMetrics(): ServerMetrics {
   let eventsIngested = 0;
   let wsConnections = 0;
+  let rateLimited = 0;
   const queries = new Map<string, number>();
   return {
     ingested(n) {
@@ -22,6 +24,9 @@ export function createMetrics(): ServerMetrics {
     },
     websocket(delta) {
       wsConnections += delta;
+    },
+    rateLimited() {
+      rateLimited++;
     },
     render(store, transport) {
       const c = store.counters();
@@ -37,6 +42,9 @@ export function createMetrics(): ServerMetrics {
         '# HELP allsource_websocket_connections Open WebSocket connections.',
         '# TYPE allsource_websocket_connections gauge',
         `allsource_websocket_connections ${wsConnections}`,
+        '# HELP allsource_rate_limited_total Requests answered 429 RATE_LIMITED.',
+        '# TYPE allsource_rate_limited_total counter',
+        `allsource_rate_limited_total ${rateLimited}`,
         '# HELP allsource_storage_size_bytes Bytes in event segments.',
         '# TYPE allsource_storage_size_bytes gauge',
         `allsource_storage_size_bytes ${storage}`,

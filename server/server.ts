@@ -14,12 +14,15 @@ import { eventRoutes } from './http/events.js';
 import { send, sendError } from './http/reply.js';
 import { type Handler, type RequestPath, type RouteOptions, route } from './http/request.js';
 import { createMetrics } from './metrics.js';
+import { createQuotaChecks } from './tenants/quotas.js';
+import { openRegistry, rateHeaders, takeToken } from './tenants/registry.js';
+import { tenantRoutes } from './tenants/routes.js';
 import { loadTransport, type Transport } from './uws.js';
 import { registerStream } from './ws/stream.js';
 
 export const SERVICE_VERSION = '0.1.0';
 
-type Method = 'get' | 'post' | 'del';
+type Method = 'get' | 'post' | 'put' | 'del';
 
 export interface RunningServer {
   /** Where a generated bootstrap admin password was written (first start only). */
@@ -53,6 +56,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     config.loginWindowSec * 1000,
     config.credentialCacheMax,
   );
+  const registry = await openRegistry(config.dataDir, config.defaultTenantRateTier);
   const store = await openStore({
     dataDir: config.dataDir,
     fsync: config.fsync,
@@ -73,10 +77,25 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     bodyBytesMax: config.bodyBytesMax,
     inFlight: 0,
     authenticate: authenticator.authenticate,
+    admit(caller, ex) {
+      const entry = registry.get(caller.tenantId);
+      if (entry === undefined || !entry.record.active) {
+        throw new HttpError('FORBIDDEN', 'your tenant is inactive or does not exist');
+      }
+      if (!config.rateLimitEnabled) return;
+      const wait = takeToken(entry, Date.now());
+      for (const h of rateHeaders(entry)) ex.headers.push(h);
+      if (wait > 0) {
+        metrics.rateLimited();
+        throw new HttpError('RATE_LIMITED', 'rate limit exceeded', { retry_after: wait });
+      }
+    },
   };
+  const quotas = createQuotaChecks(registry, store);
   const input = { jsonDepthMax: config.jsonDepthMax, batchEventsMax: config.batchEventsMax };
-  const events = eventRoutes(store, input, metrics);
-  const entities = entityRoutes(store, { historyMax: 1000 }, metrics);
+  const events = eventRoutes(store, input, metrics, quotas);
+  const entities = entityRoutes(store, { historyMax: 1000 }, metrics, quotas);
+  const tenants = tenantRoutes(registry, store, accounts);
   const stats: Handler = (ex, _info, caller) => {
     const s = store.stats(caller.tenantId);
     send(
@@ -119,10 +138,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const metricsRoute: Handler = (ex) =>
     send(ex, '200 OK', metrics.render(store, transport), 'text/plain; version=0.0.4');
 
-  const auth = authRoutes(accounts, tokens, authenticator, backoff, {
+  const auth = authRoutes(accounts, tokens, authenticator, backoff, registry, quotas, {
     passwordMinLength: config.passwordMinLength,
   });
-  const { Read, Write, Admin, Metrics } = Permission;
+  const { Read, Write, Admin, Metrics, ManageTenants } = Permission;
   const routes: [Method, string, RouteOptions, Handler][] = [
     ['post', '/api/v1/events', { permission: Write, body: true }, events.append],
     ['post', '/api/v1/events/batch', { permission: Write, body: true }, events.batch],
@@ -159,6 +178,29 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       { permission: Admin, params: 1 },
       auth.deactivate,
     ],
+    ['post', '/api/v1/tenants', { permission: ManageTenants, body: true }, tenants.create],
+    ['get', '/api/v1/tenants', { permission: ManageTenants }, tenants.list],
+    ['get', '/api/v1/tenants/:id', { permission: Read, params: 1 }, tenants.one],
+    ['get', '/api/v1/tenants/:id/stats', { permission: Read, params: 1 }, tenants.stats],
+    [
+      'put',
+      '/api/v1/tenants/:id/quotas',
+      { permission: ManageTenants, body: true, params: 1 },
+      tenants.quotas,
+    ],
+    [
+      'post',
+      '/api/v1/tenants/:id/activate',
+      { permission: ManageTenants, params: 1 },
+      tenants.activate,
+    ],
+    [
+      'post',
+      '/api/v1/tenants/:id/deactivate',
+      { permission: ManageTenants, params: 1 },
+      tenants.deactivate,
+    ],
+    ['del', '/api/v1/tenants/:id', { permission: ManageTenants, params: 1 }, tenants.remove],
     ['get', '/health', { permission: null }, health],
     ['get', '/metrics', { permission: config.metricsRequireAuth ? Metrics : null }, metricsRoute],
   ];
@@ -222,6 +264,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         await new Promise((r) => setTimeout(r, 10));
       stream.closeAll();
       await store.close();
+      await registry.close();
     },
   };
 }

@@ -17,6 +17,8 @@ export interface Io {
   /** Writes to `file.tmp`, fsyncs it, renames it into place, fsyncs the directory. */
   writeFileAtomic(file: string, data: Uint8Array): Promise<void>;
   unlink(file: string): void;
+  /** Removes a directory and everything under it. */
+  removeTree(dir: string): void;
   fsyncDir(dir: string): void;
 
   openAppend(file: string): number;
@@ -89,6 +91,7 @@ export function createNodeIo(): Io {
       fsyncDirectory(path.dirname(file));
     },
     unlink: (file) => fs.rmSync(file, { force: true }),
+    removeTree: (dir) => fs.rmSync(dir, { recursive: true, force: true }),
     fsyncDir: fsyncDirectory,
     openAppend: (file) => fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644),
     openRead: (file) => fs.openSync(file, 'r'),

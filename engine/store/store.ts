@@ -75,6 +75,11 @@ export interface Store {
   ): { info: SnapshotInfo; state: Buffer } | null;
   stats(tenantId: string): TenantStats;
   tenantIds(): string[];
+  /**
+   * Deletes a tenant's logs and files. Appends already queued for it finish first; later ones
+   * for the same id start a new, empty log.
+   */
+  deleteTenant(tenantId: string): Promise<void>;
   /** Write-path counters summed over every log: group-commit rounds, writes, fsyncs, bytes. */
   counters(): StoreCounters;
   /** Makes every written byte durable now, whatever the policy. */
@@ -338,6 +343,20 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     },
     tenantIds() {
       return [...tenants.keys()].sort();
+    },
+    async deleteTenant(tenantId) {
+      checkTenantId(tenantId);
+      await opening.get(tenantId);
+      const tenant = tenants.get(tenantId);
+      if (tenant !== undefined) {
+        while (!scheduler.idle) await scheduler.drain();
+        tenants.delete(tenantId);
+        await tenant.events.close();
+        await tenant.snapshots.close();
+      }
+      unavailable.delete(tenantId);
+      io.removeTree(path.join(tenantsDir, tenantId));
+      io.fsyncDir(tenantsDir);
     },
     counters() {
       const sum: StoreCounters = {

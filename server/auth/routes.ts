@@ -4,6 +4,8 @@ import { HttpError } from '../errors.js';
 import { parseJsonBody } from '../http/event_input.js';
 import { send } from '../http/reply.js';
 import type { Handler } from '../http/request.js';
+import type { QuotaChecks } from '../tenants/quotas.js';
+import type { Registry } from '../tenants/registry.js';
 import type { Accounts, ApiKey, User } from './accounts.js';
 import type { Authenticator, Caller } from './authenticate.js';
 import type { Backoff } from './backoff.js';
@@ -70,6 +72,8 @@ export function authRoutes(
   tokens: Tokens,
   auth: Authenticator,
   backoff: Backoff,
+  registry: Registry,
+  quotas: QuotaChecks,
   options: AuthRouteOptions,
 ) {
   const userOr404 = (caller: Caller, id: string): User => {
@@ -125,6 +129,11 @@ export function authRoutes(
     if (tenantId !== caller.tenantId && (caller.permissions & Permission.ManageTenants) === 0) {
       throw new HttpError('FORBIDDEN', 'you cannot create users in another tenant');
     }
+    if (registry.get(tenantId) === undefined) {
+      throw new HttpError('VALIDATION_ERROR', `no tenant ${tenantId}; create it first`, {
+        field: 'tenant_id',
+      });
+    }
     const user = await accounts.createUser({
       username: text(b, 'username', 64),
       email: text(b, 'email'),
@@ -171,6 +180,10 @@ export function authRoutes(
         field: 'expires_in_days',
       });
     }
+    const live = [...accounts.keys()].filter(
+      (k) => k.tenant_id === caller.tenantId && !k.revoked,
+    ).length;
+    quotas.beforeApiKey(caller.tenantId, live);
     const { record, key } = await accounts.createKey({
       name: text(b, 'name', 128),
       role: grantable(caller, b.role, caller.role),

@@ -2,6 +2,7 @@
 import { formatTimestampUs, type SnapshotInfo, type Store } from '../../engine/index.js';
 import { HttpError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
+import type { QuotaChecks } from '../tenants/quotas.js';
 import { parseJsonBody } from './event_input.js';
 import { timestampParam } from './query.js';
 import { send } from './reply.js';
@@ -32,8 +33,14 @@ function snapshotJson(store: Store, tenantId: string, info: SnapshotInfo): Recor
   };
 }
 
-export function entityRoutes(store: Store, options: EntityOptions, metrics: ServerMetrics) {
+export function entityRoutes(
+  store: Store,
+  options: EntityOptions,
+  metrics: ServerMetrics,
+  quotas: QuotaChecks,
+) {
   const current = (tenantId: string, entityId: string, untilUs?: number) => {
+    quotas.query(tenantId);
     const found = entityState(store, tenantId, entityId, untilUs, options.historyMax);
     if (found === null) throw new HttpError('NOT_FOUND', 'the entity has no events');
     return found;

@@ -9,6 +9,7 @@ import {
 } from '../../engine/index.js';
 import { HttpError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
+import type { QuotaChecks } from '../tenants/quotas.js';
 import { type ScanLimits, scanBatch, scanSingle } from './event_scan.js';
 import { toReadQuery } from './query.js';
 import { send } from './reply.js';
@@ -30,18 +31,27 @@ export interface EventRoutes {
   byId: Handler;
 }
 
-export function eventRoutes(store: Store, input: ScanLimits, metrics: ServerMetrics): EventRoutes {
+export function eventRoutes(
+  store: Store,
+  input: ScanLimits,
+  metrics: ServerMetrics,
+  quotas: QuotaChecks,
+): EventRoutes {
   return {
     async append(ex, _info, caller, body) {
       const event = scanSingle(body!, input);
+      quotas.beforeAppend(caller.tenantId, 1);
       const [result] = await store.append(caller.tenantId, [event]);
+      quotas.appended(caller.tenantId, result!.duplicate ? 0 : 1);
       metrics.ingested(result!.duplicate ? 0 : 1);
       send(ex, OK, resultJson(result!));
     },
     async batch(ex, _info, caller, body) {
       const events = scanBatch(body!, input);
+      quotas.beforeAppend(caller.tenantId, events.length);
       const results = await store.append(caller.tenantId, events);
       const ingested = results.filter((r) => !r.duplicate).length;
+      quotas.appended(caller.tenantId, ingested);
       metrics.ingested(ingested);
       send(
         ex,
@@ -50,12 +60,14 @@ export function eventRoutes(store: Store, input: ScanLimits, metrics: ServerMetr
       );
     },
     query(ex, info, caller) {
+      quotas.query(caller.tenantId);
       const result = store.read(caller.tenantId, toReadQuery(info.query));
       metrics.query('events');
       const tail = `,"count":${result.events.length},"has_more":${result.hasMore},"next_position":${result.nextPosition}}`;
       send(ex, OK, eventsJson(result.events, caller.tenantJson, '{"events":', tail));
     },
     byId(ex, info, caller) {
+      quotas.query(caller.tenantId);
       const view = store.getEvent(caller.tenantId, info.params[0]!);
       if (view === null) throw new HttpError('NOT_FOUND', 'no event with this id');
       metrics.query('by_id');

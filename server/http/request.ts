@@ -23,6 +23,8 @@ export interface RequestPath {
   bodyBytesMax: number;
   inFlight: number;
   authenticate(credentials: Credentials): Caller | Promise<Caller>;
+  /** Tenant checks after authorization (active tenant, rate limit); may add response headers. */
+  admit(caller: Caller, ex: Exchange): void;
 }
 
 /** The caller of a public route: no tenant, no permissions. */
@@ -60,18 +62,22 @@ function authorize(caller: Caller, permission: number): Caller {
   return caller;
 }
 
-/** The caller, checked against the route's permission, synchronously when possible. */
+/** The caller, checked against the route's permission and its tenant, synchronously when possible. */
 function callerFor(
   path: RequestPath,
   options: RouteOptions,
   info: RequestInfo,
+  ex: Exchange,
 ): Caller | Promise<Caller> {
   if (options.permission === null) return ANONYMOUS;
   const permission = options.permission;
+  const admit = (c: Caller): Caller => {
+    authorize(c, permission);
+    path.admit(c, ex);
+    return c;
+  };
   const caller = path.authenticate(info);
-  return caller instanceof Promise
-    ? caller.then((c) => authorize(c, permission))
-    : authorize(caller, permission);
+  return caller instanceof Promise ? caller.then(admit) : admit(caller);
 }
 
 function isJson(contentType: string): boolean {
@@ -124,7 +130,7 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
       }
     };
     try {
-      const caller = callerFor(path, options, info);
+      const caller = callerFor(path, options, info, ex);
       if (!options.body) {
         if (caller instanceof Promise) caller.then((c) => run(c, null), fail);
         else run(caller, null);

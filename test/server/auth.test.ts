@@ -258,6 +258,8 @@ describe('authentication and roles', () => {
   });
 
   it('keeps tenants apart on every read path, including the WebSocket', async () => {
+    const created = await post(`${u}/api/v1/tenants`, { id: 'acme', name: 'Acme' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
     const reg = await post(`${u}/api/v1/auth/register`, {
       username: 'acme',
       email: 'a@x',
@@ -265,7 +267,7 @@ describe('authentication and roles', () => {
       role: 'developer',
       tenant_id: 'acme',
     });
-    assert.equal(reg.status, 201);
+    assert.equal(reg.status, 201, JSON.stringify(reg.body));
     const acme = bearer(await login(u, 'acme', 'password-5'));
     const theirs = await post(
       `${u}/api/v1/events`,

@@ -1,0 +1,49 @@
+// Quotas, enforced inline: events per day and queries per hour as rolling windows, storage bytes,
+// API keys. (Projections and pipelines are recorded with the tenant; there is nothing to count
+// until those features exist.)
+import type { Store } from '../../engine/index.js';
+import { quotaExceeded, type Registry } from './registry.js';
+
+export interface QuotaChecks {
+  /** Before an append of `n` events; throws QUOTA_EXCEEDED. */
+  beforeAppend(tenantId: string, n: number): void;
+  appended(tenantId: string, n: number): void;
+  /** Counts one query, or throws QUOTA_EXCEEDED. */
+  query(tenantId: string): void;
+  /** Before creating an API key, given how many the tenant has. */
+  beforeApiKey(tenantId: string, existing: number): void;
+}
+
+export function createQuotaChecks(registry: Registry, store: Store): QuotaChecks {
+  return {
+    beforeAppend(tenantId, n) {
+      const entry = registry.get(tenantId);
+      if (entry === undefined) return;
+      const q = entry.record.quotas;
+      const now = Date.now();
+      if (q.max_events_per_day > 0 && entry.events.count(now) + n > q.max_events_per_day) {
+        throw quotaExceeded('max_events_per_day', entry.events.retryAfterSec(now));
+      }
+      if (q.max_storage_bytes > 0 && store.stats(tenantId).storageBytes >= q.max_storage_bytes) {
+        throw quotaExceeded('max_storage_bytes');
+      }
+    },
+    appended(tenantId, n) {
+      registry.get(tenantId)?.events.add(n, Date.now());
+    },
+    query(tenantId) {
+      const entry = registry.get(tenantId);
+      if (entry === undefined) return;
+      const now = Date.now();
+      const max = entry.record.quotas.max_queries_per_hour;
+      if (max > 0 && entry.queries.count(now) >= max) {
+        throw quotaExceeded('max_queries_per_hour', entry.queries.retryAfterSec(now));
+      }
+      entry.queries.add(1, now);
+    },
+    beforeApiKey(tenantId, existing) {
+      const max = registry.get(tenantId)?.record.quotas.max_api_keys ?? 0;
+      if (max > 0 && existing >= max) throw quotaExceeded('max_api_keys');
+    },
+  };
+}

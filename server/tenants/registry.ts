@@ -1,0 +1,187 @@
+// Tenants: their settings, quotas, rate and usage. Kept in memory for the inline checks of the
+// request path and persisted in <data dir>/auth/tenants.json (write-temp, fsync, rename):
+// settings on every change, usage counters every few seconds and at shutdown.
+import path from 'node:path';
+import { createNodeIo, type Io, isValidTenantId } from '../../engine/index.js';
+import { HttpError } from '../errors.js';
+import { type Quotas, quotaPresets, type Rate, rateTiers, tierOfPreset } from './presets.js';
+import { RollingWindow, type WindowState } from './window.js';
+
+export interface TenantRecord {
+  id: string;
+  name: string;
+  description: string;
+  quotas: Quotas;
+  rate: Rate;
+  active: boolean;
+  created_at: string;
+  updated_at: string;
+  usage: { events: WindowState; queries: WindowState };
+}
+
+export interface TenantEntry {
+  record: TenantRecord;
+  /** Events appended in the last 24 hours, by hour. */
+  events: RollingWindow;
+  /** Queries in the last hour, by minute. */
+  queries: RollingWindow;
+  tokens: number;
+  refilledMs: number;
+}
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const USAGE_FLUSH_MS = 5_000;
+
+function entryOf(record: TenantRecord): TenantEntry {
+  return {
+    record,
+    events: new RollingWindow(24, HOUR, record.usage.events),
+    queries: new RollingWindow(60, MINUTE, record.usage.queries),
+    tokens: record.rate.burst_size,
+    refilledMs: Date.now(),
+  };
+}
+
+function newRecord(
+  id: string,
+  name: string,
+  description: string,
+  preset: string,
+  defaultTier: string,
+): TenantRecord {
+  const quotas = quotaPresets[preset];
+  if (quotas === undefined)
+    throw new HttpError(
+      'VALIDATION_ERROR',
+      'quota_preset must be free, professional, unlimited or standard',
+      { field: 'quota_preset' },
+    );
+  const now = new Date().toISOString();
+  return {
+    id,
+    name,
+    description,
+    quotas: { ...quotas },
+    rate: {
+      ...rateTiers[id === 'default' ? defaultTier : (tierOfPreset[preset] ?? 'professional')]!,
+    },
+    active: true,
+    created_at: now,
+    updated_at: now,
+    usage: {
+      events: { counts: new Array(24).fill(0), headMs: 0 },
+      queries: { counts: new Array(60).fill(0), headMs: 0 },
+    },
+  };
+}
+
+export interface Registry {
+  get(id: string): TenantEntry | undefined;
+  list(): TenantEntry[];
+  create(input: {
+    id: string;
+    name: string;
+    description: string;
+    preset: string;
+  }): Promise<TenantEntry>;
+  /** Applies a change to an entry's settings and persists it. */
+  update(entry: TenantEntry, change: () => void): Promise<void>;
+  remove(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openRegistry(
+  dataDir: string,
+  defaultTier: string,
+  io: Io = createNodeIo(),
+): Promise<Registry> {
+  const file = path.join(dataDir, 'auth', 'tenants.json');
+  io.mkdirp(path.dirname(file));
+  const raw = io.readFile(file);
+  const records =
+    raw === null ? [] : (JSON.parse(raw.toString('utf8')) as { tenants: TenantRecord[] }).tenants;
+  const entries = new Map(records.map((r) => [r.id, entryOf(r)]));
+  let writing = Promise.resolve();
+  const persist = (): Promise<void> => {
+    const body = JSON.stringify(
+      { format: 1, tenants: [...entries.values()].map((e) => e.record) },
+      null,
+      1,
+    );
+    writing = writing.then(() => io.writeFileAtomic(file, Buffer.from(body)));
+    return writing;
+  };
+  if (!entries.has('default')) {
+    entries.set(
+      'default',
+      entryOf(
+        newRecord('default', 'Default', 'The tenant that always exists', 'standard', defaultTier),
+      ),
+    );
+    await persist();
+  }
+  const flusher = setInterval(() => {
+    persist().catch(() => {});
+  }, USAGE_FLUSH_MS);
+  flusher.unref();
+  return {
+    get: (id) => entries.get(id),
+    list: () => [...entries.values()],
+    async create({ id, name, description, preset }) {
+      if (!isValidTenantId(id))
+        throw new HttpError('VALIDATION_ERROR', 'tenant ids are 1-64 of [A-Za-z0-9_-]', {
+          field: 'id',
+        });
+      if (entries.has(id)) throw new HttpError('ALREADY_EXISTS', `tenant ${id} already exists`);
+      const entry = entryOf(newRecord(id, name, description, preset, defaultTier));
+      entries.set(id, entry);
+      await persist();
+      return entry;
+    },
+    async update(entry, change) {
+      change();
+      entry.record.updated_at = new Date().toISOString();
+      await persist();
+    },
+    async remove(id) {
+      entries.delete(id);
+      await persist();
+    },
+    async close() {
+      clearInterval(flusher);
+      await persist();
+    },
+  };
+}
+
+/** Takes one token from the tenant's bucket; returns seconds to wait when it is empty (0 if taken). */
+export function takeToken(entry: TenantEntry, now: number): number {
+  const { requests_per_minute: rpm, burst_size: burst } = entry.record.rate;
+  const perMs = rpm / MINUTE;
+  entry.tokens = Math.min(burst, entry.tokens + (now - entry.refilledMs) * perMs);
+  entry.refilledMs = now;
+  if (entry.tokens >= 1) {
+    entry.tokens -= 1;
+    return 0;
+  }
+  return Math.max(1, Math.ceil((1 - entry.tokens) / perMs / 1000));
+}
+
+/** The X-RateLimit-* headers after a request. */
+export function rateHeaders(entry: TenantEntry): [string, string][] {
+  const { requests_per_minute: rpm, burst_size: burst } = entry.record.rate;
+  const reset = Math.ceil(((burst - entry.tokens) / rpm) * 60);
+  return [
+    ['x-ratelimit-limit', String(rpm)],
+    ['x-ratelimit-remaining', String(Math.floor(entry.tokens))],
+    ['x-ratelimit-reset', String(Math.max(0, reset))],
+  ];
+}
+
+export function quotaExceeded(quota: keyof Quotas, retryAfter?: number): HttpError {
+  return new HttpError('QUOTA_EXCEEDED', `the tenant's ${quota} quota is used up`, {
+    quota,
+    ...(retryAfter === undefined ? {} : { retry_after: retryAfter }),
+  });
+}
