@@ -71,6 +71,12 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
 
   const bareSingle = await measure(p, bare, single);
   const oursSingle = await measure(p, () => ours(p, 'single'), single);
+  const unchecked = { ALLSOURCE_AUTH_ENABLED: '0', ALLSOURCE_RATE_LIMIT_ENABLED: '0' };
+  const oursSingleUnchecked = await measure(
+    p,
+    () => ours(p, 'single-unchecked', unchecked),
+    single,
+  );
   const batchLoad = (port: number): Load => ({
     url: `http://127.0.0.1:${port}/api/v1/events/batch`,
     method: 'POST',
@@ -80,6 +86,11 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
     durationSec: seconds,
   });
   const oursBatch = await measure(p, () => ours(p, 'batch'), batchLoad);
+  const oursBatchUnchecked = await measure(
+    p,
+    () => ours(p, 'batch-unchecked', unchecked),
+    batchLoad,
+  );
   const queryLoad = (port: number): Load => ({
     url: `http://127.0.0.1:${port}/api/v1/events/query?entity_id=entity-7`,
     method: 'GET',
@@ -106,7 +117,13 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
   };
   const oursQuery = await measure(p, () => ours(p, 'query'), queryLoad, fillEntity);
 
-  for (const r of [...oursSingle, ...oursBatch, ...oursQuery]) {
+  for (const r of [
+    ...oursSingle,
+    ...oursSingleUnchecked,
+    ...oursBatch,
+    ...oursBatchUnchecked,
+    ...oursQuery,
+  ]) {
     if (r.non2xx > 0) throw new Error(`the server answered ${r.non2xx} requests with errors`);
   }
   const rps = (rs: LoadResult[]) => rs.map((r) => r.requestsPerSecond);
@@ -137,6 +154,31 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
       settings,
       {
         target: '>= 469,000/s',
+      },
+    ),
+    figure(
+      SUITE,
+      'POST /events: auth, quota and rate checks on',
+      'req/s',
+      rps(oursSingle),
+      settings,
+      {
+        baseline: { name: 'the same with checks off', samples: rps(oursSingleUnchecked) },
+        target: 'checks cost < 3% (ratio >= 0.97)',
+      },
+    ),
+    figure(
+      SUITE,
+      'POST /events/batch: checks on',
+      'events/s',
+      rps(oursBatch).map((x) => x * 100),
+      settings,
+      {
+        baseline: {
+          name: 'the same with checks off',
+          samples: rps(oursBatchUnchecked).map((x) => x * 100),
+        },
+        target: 'checks cost < 3% (ratio >= 0.97)',
       },
     ),
     figure(SUITE, 'GET query, 1 entity x 100 events', 'req/s', rps(oursQuery), settings),

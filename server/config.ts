@@ -28,6 +28,8 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   /** HS256 secret (at least 32 characters); generated into the data directory when empty. */
   jwtSecret: string;
+  /** Off: no credentials are asked for and every request acts as admin of tenant default. */
+  authEnabled: boolean;
   /** Per-tenant token buckets; off answers no request with 429 RATE_LIMITED. */
   rateLimitEnabled: boolean;
   /** Rate tier of the default tenant (free, professional, unlimited, dev). */
@@ -65,6 +67,7 @@ export function defaultConfig(): ServerConfig {
     shutdownGraceMs: 10_000,
     jwtSecret: '',
     metricsRequireAuth: false,
+    authEnabled: true,
     rateLimitEnabled: true,
     defaultTenantRateTier: 'dev',
     jwtLifetimeSec: 24 * 3600,
@@ -91,6 +94,7 @@ const ENV: Record<string, Key> = {
   ALLSOURCE_ALLOW_JS_FALLBACK: 'allowJsFallback',
   ALLSOURCE_JWT_SECRET: 'jwtSecret',
   ALLSOURCE_METRICS_REQUIRE_AUTH: 'metricsRequireAuth',
+  ALLSOURCE_AUTH_ENABLED: 'authEnabled',
   ALLSOURCE_RATE_LIMIT_ENABLED: 'rateLimitEnabled',
   ALLSOURCE_RATE_LIMIT_DEFAULT_TIER: 'defaultTenantRateTier',
   ALLSOURCE_AUTH_JWT_LIFETIME_SEC: 'jwtLifetimeSec',

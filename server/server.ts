@@ -1,10 +1,11 @@
 // startServer: the store, the uWebSockets.js app, its routes, and graceful shutdown.
 import { type EventView, openStore, type Store } from '../engine/index.js';
 import { openAccounts } from './auth/accounts.js';
+import type { Caller } from './auth/authenticate.js';
 import { createAuthenticator } from './auth/authenticate.js';
 import { createBackoff } from './auth/backoff.js';
 import { bootstrap } from './auth/bootstrap.js';
-import { Permission } from './auth/roles.js';
+import { Permission, rolePermissions } from './auth/roles.js';
 import { authRoutes } from './auth/routes.js';
 import { createTokens, loadSecret } from './auth/tokens.js';
 import type { ServerConfig } from './config.js';
@@ -23,6 +24,16 @@ import { registerStream } from './ws/stream.js';
 export const SERVICE_VERSION = '0.1.0';
 
 type Method = 'get' | 'post' | 'put' | 'del';
+
+/** Every caller when authentication is off (a development setting; the start says so). */
+const UNAUTHENTICATED_ADMIN: Caller = {
+  tenantId: 'default',
+  tenantJson: 'default',
+  role: 'admin',
+  permissions: rolePermissions.admin,
+  userId: null,
+  keyId: null,
+};
 
 export interface RunningServer {
   /** Where a generated bootstrap admin password was written (first start only). */
@@ -76,7 +87,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     },
     bodyBytesMax: config.bodyBytesMax,
     inFlight: 0,
-    authenticate: authenticator.authenticate,
+    authenticate: config.authEnabled ? authenticator.authenticate : () => UNAUTHENTICATED_ADMIN,
     admit(caller, ex) {
       const entry = registry.get(caller.tenantId);
       if (entry === undefined || !entry.record.active) {
@@ -210,7 +221,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const stream = registerStream(
     app,
     store,
-    authenticator.authenticate,
+    path.authenticate,
     { bufferedBytesMax: config.wsBufferedBytesMax, messageBytesMax: config.wsMessageBytesMax },
     metrics,
   );

@@ -51,6 +51,14 @@ async function serve(argv: string[]): Promise<void> {
       `data ${config.dataDir}, fsync ${config.fsync})\n`,
   );
   const base = `http://${config.host}:${server.port}`;
+  if (!config.authEnabled) {
+    process.stderr.write(
+      'WARNING: authentication is disabled (ALLSOURCE_AUTH_ENABLED=0): every request acts as admin of tenant default.\n',
+    );
+  }
+  if (config.fsync === 'never') {
+    process.stderr.write('WARNING: fsync = never: a crash can lose acknowledged events.\n');
+  }
   if (server.bootstrapPasswordFile !== null) {
     process.stdout.write(
       `First start: created user "admin" (role admin, tenant default). Its password is in\n` +

@@ -360,3 +360,17 @@ describe('authentication and roles', () => {
     assert.ok((retry as number) >= 1);
   });
 });
+
+it('serves without credentials only when authentication is switched off, and warns', async (t) => {
+  const dir = newTmpDir();
+  t.after(() => removeDir(dir));
+  const open = await startServerProcess(dir, { ALLSOURCE_AUTH_ENABLED: '0' });
+  t.after(() => open.stop());
+  const r = await post(
+    `${open.url}/api/v1/events`,
+    { event_type: 'a.b', entity_id: 'e', payload: {} },
+    {},
+  );
+  assert.equal(r.status, 200);
+  assert.match(open.output(), /WARNING: authentication is disabled/);
+});
