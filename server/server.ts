@@ -16,7 +16,7 @@ import { send, sendError } from './http/reply.js';
 import { type Handler, type RequestPath, type RouteOptions, route } from './http/request.js';
 import { createMetrics } from './metrics.js';
 import { createQuotaChecks } from './tenants/quotas.js';
-import { openRegistry, rateHeaders, takeToken } from './tenants/registry.js';
+import { openRegistry, pushRateHeaders, takeToken } from './tenants/registry.js';
 import { tenantRoutes } from './tenants/routes.js';
 import { loadTransport, type Transport } from './uws.js';
 import { registerStream } from './ws/stream.js';
@@ -95,7 +95,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       }
       if (!config.rateLimitEnabled) return;
       const wait = takeToken(entry, Date.now());
-      for (const h of rateHeaders(entry)) ex.headers.push(h);
+      pushRateHeaders(entry, ex.headers);
       if (wait > 0) {
         metrics.rateLimited();
         throw new HttpError('RATE_LIMITED', 'rate limit exceeded', { retry_after: wait });

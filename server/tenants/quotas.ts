@@ -24,8 +24,13 @@ export function createQuotaChecks(registry: Registry, store: Store): QuotaChecks
       if (q.max_events_per_day > 0 && entry.events.count(now) + n > q.max_events_per_day) {
         throw quotaExceeded('max_events_per_day', entry.events.retryAfterSec(now));
       }
-      if (q.max_storage_bytes > 0 && store.stats(tenantId).storageBytes >= q.max_storage_bytes) {
-        throw quotaExceeded('max_storage_bytes');
+      if (q.max_storage_bytes > 0) {
+        // Read at most once a second: the quota may overshoot by a second of writes.
+        if (now - entry.storageReadMs >= 1000) {
+          entry.storageBytes = store.stats(tenantId).storageBytes;
+          entry.storageReadMs = now;
+        }
+        if (entry.storageBytes >= q.max_storage_bytes) throw quotaExceeded('max_storage_bytes');
       }
     },
     appended(tenantId, n) {

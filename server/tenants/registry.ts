@@ -27,6 +27,11 @@ export interface TenantEntry {
   queries: RollingWindow;
   tokens: number;
   refilledMs: number;
+  /** Storage bytes as last read from the store, and when (refreshed at most every second). */
+  storageBytes: number;
+  storageReadMs: number;
+  /** The X-RateLimit-Limit header value, kept with the rate it describes. */
+  limitHeader: [string, string];
 }
 
 const HOUR = 3_600_000;
@@ -40,6 +45,9 @@ function entryOf(record: TenantRecord): TenantEntry {
     queries: new RollingWindow(60, MINUTE, record.usage.queries),
     tokens: record.rate.burst_size,
     refilledMs: Date.now(),
+    storageBytes: 0,
+    storageReadMs: 0,
+    limitHeader: ['x-ratelimit-limit', String(record.rate.requests_per_minute)],
   };
 }
 
@@ -168,15 +176,16 @@ export function takeToken(entry: TenantEntry, now: number): number {
   return Math.max(1, Math.ceil((1 - entry.tokens) / perMs / 1000));
 }
 
-/** The X-RateLimit-* headers after a request. */
-export function rateHeaders(entry: TenantEntry): [string, string][] {
+/** Adds the X-RateLimit-* headers after a request. */
+export function pushRateHeaders(entry: TenantEntry, headers: [string, string][]): void {
   const { requests_per_minute: rpm, burst_size: burst } = entry.record.rate;
-  const reset = Math.ceil(((burst - entry.tokens) / rpm) * 60);
-  return [
-    ['x-ratelimit-limit', String(rpm)],
+  if (entry.limitHeader[1] !== String(rpm)) entry.limitHeader = ['x-ratelimit-limit', String(rpm)];
+  const reset = Math.max(0, Math.ceil(((burst - entry.tokens) / rpm) * 60));
+  headers.push(
+    entry.limitHeader,
     ['x-ratelimit-remaining', String(Math.floor(entry.tokens))],
-    ['x-ratelimit-reset', String(Math.max(0, reset))],
-  ];
+    ['x-ratelimit-reset', String(reset)],
+  );
 }
 
 export function quotaExceeded(quota: keyof Quotas, retryAfter?: number): HttpError {
