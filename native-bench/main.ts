@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runEngineSuites } from './engine.js';
+import { comparePeers } from './peer_figures.js';
+import { runPeers } from './peers.js';
 import { machine, printTable, writeResults } from './report.js';
 import { runServerSuites } from './server.js';
 import { runFanout } from './ws_fanout.js';
@@ -26,6 +28,9 @@ try {
     ...(await runServerSuites(params)),
     ...(await runFanout(params)),
   ];
+  const peers = await runPeers(params);
+  if (peers.skipped !== null) console.log(`peers skipped: ${peers.skipped}`);
+  else figures.push(...comparePeers(figures, peers));
   printTable(figures);
   writeResults(values.out, smoke ? 'smoke' : 'full', figures);
   console.log(`wrote ${values.out} in ${((performance.now() - started) / 1000).toFixed(1)} s`);

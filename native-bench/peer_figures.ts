@@ -1,0 +1,58 @@
+// Our server figures as ratios to the peers measured in the same run (the targets of make bench).
+import type { PeerResults } from './peers.js';
+import { type Figure, figure } from './report.js';
+
+function ours(figures: Figure[], name: string): number[] | null {
+  const f = figures.find((x) => x.name === name);
+  return f === undefined ? null : [f.median];
+}
+
+export function comparePeers(figures: Figure[], peers: PeerResults): Figure[] {
+  const out: Figure[] = [];
+  const settings = {
+    peer: 'Redis 7.0 Streams (Debian), AOF on',
+    load: 'redis-benchmark -c 64',
+    payloadBytes: 250,
+  };
+  for (const [mode, samples] of Object.entries(peers.xadd)) {
+    out.push(figure('peers', `Redis XADD appendfsync ${mode}`, 'ops/s', samples, settings));
+  }
+  if (peers.xrange.length > 0)
+    out.push(figure('peers', 'Redis XRANGE of 100 entries', 'req/s', peers.xrange, settings));
+  const pairs: [string, string, string, string][] = [
+    [
+      'POST /events, 1 event, 64 conns',
+      'always -P1',
+      'single durable ingest vs Redis XADD always',
+      '>= 1.3x',
+    ],
+    [
+      'POST /events/batch, 100 events, 16 conns',
+      'always -P16',
+      'batch durable ingest vs Redis pipelined XADD always',
+      '>= 3x',
+    ],
+  ];
+  for (const [name, mode, label, target] of pairs) {
+    const mine = ours(figures, name);
+    const theirs = peers.xadd[mode];
+    if (mine !== null && theirs !== undefined) {
+      out.push(
+        figure('peers', label, name.includes('batch') ? 'events/s' : 'req/s', mine, settings, {
+          baseline: { name: `Redis XADD ${mode}`, samples: theirs },
+          target,
+        }),
+      );
+    }
+  }
+  const query = ours(figures, 'GET query, 1 entity x 100 events');
+  if (query !== null && peers.xrange.length > 0) {
+    out.push(
+      figure('peers', "one entity's 100 events vs Redis XRANGE", 'req/s', query, settings, {
+        baseline: { name: 'Redis XRANGE COUNT 100', samples: peers.xrange },
+        target: '>= 2x',
+      }),
+    );
+  }
+  return out;
+}
