@@ -137,7 +137,8 @@ export async function runPeers(p: Params): Promise<PeerResults> {
             'd',
             value,
           ]);
-          (results.xadd[`${fsync} -P${pipeline}`] ??= []).push(ops);
+          const key = `${fsync} -P${pipeline}`;
+          results.xadd[key] = [...(results.xadd[key] ?? []), ops];
         }
         if (fsync === 'always') {
           execFileSync('redis-cli', ['-p', String(port), 'del', 'r'], { stdio: 'ignore' });
