@@ -26,6 +26,22 @@ export interface Credentials {
 
 const unauthorized = () => new HttpError('UNAUTHORIZED', 'missing or invalid credentials');
 
+function makeCaller(
+  tenantId: string,
+  role: Role,
+  userId: string | null,
+  keyId: string | null,
+): Caller {
+  return {
+    tenantId,
+    tenantJson: tenantId,
+    role,
+    permissions: rolePermissions[role],
+    userId,
+    keyId,
+  };
+}
+
 export interface Authenticator {
   authenticate(credentials: Credentials): Caller | Promise<Caller>;
   callerOf(user: User): Caller;
@@ -43,14 +59,7 @@ export function createAuthenticator(
   const callerOf = (user: User): Caller => {
     let caller = userCallers.get(user);
     if (caller === undefined || caller.role !== user.role) {
-      caller = {
-        tenantId: user.tenant_id,
-        tenantJson: user.tenant_id,
-        role: user.role,
-        permissions: rolePermissions[user.role],
-        userId: user.id,
-        keyId: null,
-      };
+      caller = makeCaller(user.tenant_id, user.role, user.id, null);
       userCallers.set(user, caller);
     }
     return caller;
@@ -71,14 +80,7 @@ export function createAuthenticator(
       throw unauthorized();
     let caller = keyCallers.get(record);
     if (caller === undefined) {
-      caller = {
-        tenantId: record.tenant_id,
-        tenantJson: record.tenant_id,
-        role: record.role,
-        permissions: rolePermissions[record.role],
-        userId: record.user_id,
-        keyId: record.id,
-      };
+      caller = makeCaller(record.tenant_id, record.role, record.user_id, record.id);
       keyCallers.set(record, caller);
     }
     return caller;
