@@ -41,6 +41,8 @@ export interface RunningServer {
   readonly adminCreated: boolean;
   readonly port: number;
   readonly transport: Transport;
+  /** Every HTTP route with the permission it needs (null: public). */
+  readonly routes: readonly { method: string; pattern: string; permission: number | null }[];
   readonly store: Store;
   /** Stops accepting, lets in-flight requests finish, syncs and closes the store. */
   close(): Promise<void>;
@@ -262,6 +264,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
   return {
     bootstrapPasswordFile: booted.passwordFile,
+    routes: routes.map(([method, pattern, options]) => ({
+      method: method === 'del' ? 'DELETE' : method.toUpperCase(),
+      pattern,
+      permission: options.permission,
+    })),
     adminCreated: booted.adminCreated,
     port,
     transport,
