@@ -1,12 +1,17 @@
 // The counters behind GET /metrics, in Prometheus text format with the allsource_ names of the
 // API reference. Counting is a field increment on the hot path.
 import type { Store } from '../engine/index.js';
+import { Histogram } from './histogram.js';
 
 export interface ServerMetrics {
   ingested(n: number): void;
   query(kind: string): void;
   websocket(delta: number): void;
   rateLimited(): void;
+  /** One finished HTTP request: its route pattern, status code and duration. */
+  request(route: string, status: number, seconds: number): void;
+  /** One append (single or batch) from body to acknowledgement. */
+  ingestion(seconds: number): void;
   render(store: Store, transport: string): string;
 }
 
@@ -14,6 +19,10 @@ export function createMetrics(): ServerMetrics {
   let eventsIngested = 0;
   let wsConnections = 0;
   let rateLimited = 0;
+  /** route -> status -> count: no label string is built per request. */
+  const requests = new Map<string, Map<number, number>>();
+  const durations = new Map<string, Histogram>();
+  const ingestion = new Histogram();
   const queries = new Map<string, number>();
   return {
     ingested(n) {
@@ -27,6 +36,23 @@ export function createMetrics(): ServerMetrics {
     },
     rateLimited() {
       rateLimited++;
+    },
+    request(route, status, seconds) {
+      let byStatus = requests.get(route);
+      if (byStatus === undefined) {
+        byStatus = new Map();
+        requests.set(route, byStatus);
+      }
+      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+      let h = durations.get(route);
+      if (h === undefined) {
+        h = new Histogram();
+        durations.set(route, h);
+      }
+      h.observe(seconds);
+    },
+    ingestion(seconds) {
+      ingestion.observe(seconds);
     },
     render(store, transport) {
       const c = store.counters();
@@ -51,9 +77,25 @@ export function createMetrics(): ServerMetrics {
         '# HELP allsource_fsync_total fdatasync calls on the write path.',
         '# TYPE allsource_fsync_total counter',
         `allsource_fsync_total ${c.fsyncs}`,
-        '# HELP allsource_fsync_duration_seconds_sum Seconds spent in fdatasync.',
-        '# TYPE allsource_fsync_duration_seconds_sum counter',
-        `allsource_fsync_duration_seconds_sum ${c.fsyncMicrosTotal / 1e6}`,
+        '# HELP allsource_fsync_duration_seconds_total Seconds spent in fdatasync.',
+        '# TYPE allsource_fsync_duration_seconds_total counter',
+        `allsource_fsync_duration_seconds_total ${c.fsyncMicrosTotal / 1e6}`,
+        '# HELP allsource_http_requests_total HTTP requests by route and status.',
+        '# TYPE allsource_http_requests_total counter',
+        ...[...requests].flatMap(([route, byStatus]) =>
+          [...byStatus].map(
+            ([status, n]) =>
+              `allsource_http_requests_total{route="${route}",status="${status}"} ${n}`,
+          ),
+        ),
+        '# HELP allsource_http_request_duration_seconds HTTP request time, from route to response.',
+        '# TYPE allsource_http_request_duration_seconds histogram',
+        ...[...durations].flatMap(([route, h]) =>
+          h.render('allsource_http_request_duration_seconds', `route="${route}"`),
+        ),
+        '# HELP allsource_ingestion_duration_seconds Time from a parsed append to its acknowledgement.',
+        '# TYPE allsource_ingestion_duration_seconds histogram',
+        ...ingestion.render('allsource_ingestion_duration_seconds'),
         '# HELP allsource_transport_info The HTTP transport in use.',
         '# TYPE allsource_transport_info gauge',
         `allsource_transport_info{transport="${transport}"} 1`,

@@ -90,6 +90,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     bodyBytesMax: config.bodyBytesMax,
     inFlight: 0,
     authenticate: config.authEnabled ? authenticator.authenticate : () => UNAUTHENTICATED_ADMIN,
+    observe: metrics.request,
     admit(caller, ex) {
       const entry = registry.get(caller.tenantId);
       if (entry === undefined || !entry.record.active) {
@@ -219,7 +220,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   ];
   const app = uws.App();
   for (const [method, pattern, options, handler] of routes)
-    app[method](pattern, route(path, options, handler));
+    app[method](pattern, route(path, options, handler, pattern));
   const stream = registerStream(
     app,
     store,

@@ -41,7 +41,9 @@ export function eventRoutes(
     async append(ex, _info, caller, body) {
       const event = scanSingle(body!, input);
       quotas.beforeAppend(caller.tenantId, 1);
+      const started = performance.now();
       const [result] = await store.append(caller.tenantId, [event]);
+      metrics.ingestion((performance.now() - started) / 1000);
       quotas.appended(caller.tenantId, result!.duplicate ? 0 : 1);
       metrics.ingested(result!.duplicate ? 0 : 1);
       send(ex, OK, resultJson(result!));
@@ -49,7 +51,9 @@ export function eventRoutes(
     async batch(ex, _info, caller, body) {
       const events = scanBatch(body!, input);
       quotas.beforeAppend(caller.tenantId, events.length);
+      const started = performance.now();
       const results = await store.append(caller.tenantId, events);
+      metrics.ingestion((performance.now() - started) / 1000);
       const ingested = results.filter((r) => !r.duplicate).length;
       quotas.appended(caller.tenantId, ingested);
       metrics.ingested(ingested);

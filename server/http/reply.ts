@@ -7,13 +7,16 @@ import { errorBody, errorTable, type HttpError } from '../errors.js';
 export interface Exchange {
   res: HttpResponse;
   aborted: boolean;
-  /** Headers every response of this request carries (rate limits will add theirs). */
+  /** Headers every response of this request carries (rate limits add theirs). */
   headers: [string, string][];
+  /** The status sent, once sent (for metrics). */
+  status?: string;
 }
 
 const JSON_TYPE = 'application/json';
 
 export function send(ex: Exchange, status: string, body: string | Buffer, type = JSON_TYPE): void {
+  ex.status = status;
   if (ex.aborted) return;
   ex.res.cork(() => {
     ex.res.writeStatus(status).writeHeader('content-type', type);

@@ -23,6 +23,8 @@ export interface RequestPath {
   bodyBytesMax: number;
   inFlight: number;
   authenticate(credentials: Credentials): Caller | Promise<Caller>;
+  /** Called once per finished request with its route pattern, status code and duration. */
+  observe(route: string, status: number, seconds: number): void;
   /** Tenant checks after authorization (active tenant, rate limit); may add response headers. */
   admit(caller: Caller, ex: Exchange): void;
 }
@@ -84,8 +86,9 @@ function isJson(contentType: string): boolean {
   return /^application\/json\s*(;|$)/i.test(contentType);
 }
 
-export function route(path: RequestPath, options: RouteOptions, handler: Handler) {
+export function route(path: RequestPath, options: RouteOptions, handler: Handler, pattern: string) {
   return (res: HttpResponse, req: HttpRequest): void => {
+    const started = performance.now();
     const ex: Exchange = { res, aborted: false, headers: [] };
     res.onAborted(() => {
       ex.aborted = true;
@@ -119,6 +122,8 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
       if (finished) return;
       finished = true;
       path.inFlight--;
+      const status = ex.status === undefined ? 0 : Number.parseInt(ex.status, 10);
+      path.observe(pattern, status, (performance.now() - started) / 1000);
     };
     const run = (caller: Caller, body: Buffer | null): void => {
       try {

@@ -173,7 +173,17 @@ describe('HTTP routes', () => {
     const stats = await get(`${u}/api/v1/stats`);
     assert.ok((stats.body.total_events as number) > 0);
     const metrics = await get(`${u}/metrics`);
-    assert.match(metrics.body.text as string, /^allsource_events_ingested_total \d+$/m);
+    const text = metrics.body.text as string;
+    assert.match(text, /^allsource_events_ingested_total \d+$/m);
+    assert.match(
+      text,
+      /^allsource_http_requests_total\{route="\/api\/v1\/events",status="200"\} \d+$/m,
+    );
+    assert.match(
+      text,
+      /^allsource_http_request_duration_seconds_bucket\{route="\/api\/v1\/stats",le="\+Inf"\} [1-9]\d*$/m,
+    );
+    assert.match(text, /^allsource_ingestion_duration_seconds_count [1-9]\d*$/m);
   });
 
   it('answers bad input with the JSON error of API.md and stays up', async () => {
