@@ -185,3 +185,29 @@ export function readLog(log: Log, query: ReadQuery, ctx: SegmentContext): ReadRe
   const last = events[events.length - 1];
   return { events, hasMore, nextPosition: hasMore && last !== undefined ? last.position : null };
 }
+
+/** Events with a timestamp at or after `sinceUs` (timestamps never decrease in a log). */
+export function countSince(
+  log: Log,
+  sinceUs: number,
+  ctx: SegmentContext,
+): { count: number; oldestUs: number } {
+  let count = 0;
+  let oldestUs = 0;
+  for (let s = log.segments.length - 1; s >= 0; s--) {
+    const segment = log.segments[s]!;
+    if (segment.count === 0) continue;
+    if (segment.lastTimestampUs < sinceUs) break;
+    if (segment.firstTimestampUs >= sinceUs) {
+      count += segment.count;
+      oldestUs = segment.firstTimestampUs;
+      continue;
+    }
+    const view = indexView(segment, ctx);
+    const first = lowerBoundTime(view, sinceUs);
+    count += view.count - first;
+    if (first < view.count) oldestUs = view.timestamp(first);
+    break;
+  }
+  return { count, oldestUs };
+}

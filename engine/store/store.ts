@@ -7,8 +7,7 @@ import { StoreError } from '../errors.js';
 import { initChecksum } from '../format/checksum.js';
 import type { EventView } from '../format/event_view.js';
 import { isValidTenantId, SNAPSHOTS_DIR, TENANTS_DIR } from '../format/names.js';
-import { createNodeIo, type Io } from '../io/io.js';
-import { limits } from '../limits.js';
+import { createNodeIo } from '../io/io.js';
 import { createReadCache, type ReadCache } from '../log/cache.js';
 import { Log, type LogConfig } from '../log/log.js';
 import type { Logger } from '../log/open.js';
@@ -16,7 +15,6 @@ import { createSealer } from '../log/sealer.js';
 import type {
   AppendEvent,
   AppendResult,
-  FsyncPolicy,
   ReadQuery,
   ReadResult,
   SnapshotInfo,
@@ -25,32 +23,14 @@ import type {
   TenantStats,
 } from '../types.js';
 import { createCommitScheduler } from './commit_scheduler.js';
+import { resolveConfig, type StoreConfig, type StoreOptions } from './config.js';
 import { acquireLock } from './lock.js';
-import { readLog } from './read.js';
+import { countSince, readLog } from './read.js';
 import { latestSnapshot, listSnapshots, snapshotMetadata } from './snapshots.js';
 import { createSubscription, type Subscription } from './subscription.js';
-import { checkAppend, checkEntityId, type ValidationLimits } from './validate.js';
+import { checkAppend, checkEntityId } from './validate.js';
 
-export interface StoreOptions {
-  dataDir: string;
-  fsync?: FsyncPolicy;
-  fsyncIntervalMs?: number;
-  segmentBytesMax?: number;
-  cacheBytes?: number;
-  payloadBytesMax?: number;
-  metadataBytesMax?: number;
-  batchEventsMax?: number;
-  io?: Io;
-  logger?: Logger;
-}
-
-export interface StoreConfig extends ValidationLimits {
-  dataDir: string;
-  fsync: FsyncPolicy;
-  fsyncIntervalMs: number;
-  segmentBytesMax: number;
-  cacheBytes: number;
-}
+export type { StoreConfig, StoreOptions };
 
 export interface Store {
   readonly config: Readonly<StoreConfig>;
@@ -80,6 +60,11 @@ export interface Store {
    * for the same id start a new, empty log.
    */
   deleteTenant(tenantId: string): Promise<void>;
+  /**
+   * Events of a tenant with a timestamp at or after `sinceUs`, and the timestamp of the oldest
+   * of them (0 when none): a quota window read from the log itself, exact across restarts.
+   */
+  countSince(tenantId: string, sinceUs: number): { count: number; oldestUs: number };
   /** Write-path counters summed over every log: group-commit rounds, writes, fsyncs, bytes. */
   counters(): StoreCounters;
   /** Makes every written byte durable now, whatever the policy. */
@@ -92,41 +77,6 @@ const stderrLogger: Logger = {
     process.stderr.write(`${JSON.stringify({ level: 'warn', message, ...fields })}\n`),
   info: () => {},
 };
-
-function resolveConfig(options: StoreOptions): StoreConfig {
-  const config: StoreConfig = {
-    dataDir: path.resolve(options.dataDir),
-    fsync: options.fsync ?? 'always',
-    fsyncIntervalMs: options.fsyncIntervalMs ?? limits.fsyncIntervalMsDefault,
-    segmentBytesMax: options.segmentBytesMax ?? limits.segmentBytesMaxDefault,
-    cacheBytes: options.cacheBytes ?? limits.cacheBytesDefault,
-    payloadBytesMax: options.payloadBytesMax ?? limits.payloadBytesMaxDefault,
-    metadataBytesMax: options.metadataBytesMax ?? limits.metadataBytesMaxDefault,
-    batchEventsMax: options.batchEventsMax ?? limits.batchEventsMaxDefault,
-  };
-  const bad = (message: string): never => {
-    throw new StoreError('VALIDATION_ERROR', `store option ${message}`);
-  };
-  if (!['always', 'interval', 'never'].includes(config.fsync))
-    bad('fsync must be always|interval|never');
-  if (!(config.fsyncIntervalMs >= 1)) bad('fsyncIntervalMs must be >= 1');
-  if (
-    !(
-      config.segmentBytesMax >= limits.segmentBytesMin &&
-      config.segmentBytesMax <= limits.segmentBytesMaxCeiling
-    )
-  ) {
-    bad(`segmentBytesMax must be ${limits.segmentBytesMin}..${limits.segmentBytesMaxCeiling}`);
-  }
-  if (!(config.payloadBytesMax >= 1 && config.payloadBytesMax <= limits.payloadBytesMaxCeiling)) {
-    bad(`payloadBytesMax must be 1..${limits.payloadBytesMaxCeiling}`);
-  }
-  if (!(config.batchEventsMax >= 1 && config.batchEventsMax <= limits.batchEventsMaxCeiling)) {
-    bad(`batchEventsMax must be 1..${limits.batchEventsMaxCeiling}`);
-  }
-  if (!(config.cacheBytes >= limits.chunkBytes)) bad(`cacheBytes must be >= ${limits.chunkBytes}`);
-  return config;
-}
 
 export interface StoreCounters {
   rounds: number;
@@ -343,6 +293,10 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     },
     tenantIds() {
       return [...tenants.keys()].sort();
+    },
+    countSince(tenantId, sinceUs) {
+      const log = existing(tenantId)?.events;
+      return log === undefined ? { count: 0, oldestUs: 0 } : countSince(log, sinceUs, logConfig);
     },
     async deleteTenant(tenantId) {
       checkTenantId(tenantId);

@@ -1,8 +1,10 @@
-// Quotas, enforced inline: events per day and queries per hour as rolling windows, storage bytes,
-// API keys. (Projections and pipelines are recorded with the tenant; there is nothing to count
-// until those features exist.)
+// Quotas, enforced inline: events per day (a sliding 24 hours read from the log), queries per
+// hour (a rolling window kept here), storage bytes, API keys. (Projections and pipelines are
+// recorded with the tenant; there is nothing to count until those features exist.)
 import type { Store } from '../../engine/index.js';
 import { quotaExceeded, type Registry } from './registry.js';
+
+const DAY_MS = 86_400_000;
 
 export interface QuotaChecks {
   /** Before an append of `n` events; throws QUOTA_EXCEEDED. */
@@ -21,8 +23,18 @@ export function createQuotaChecks(registry: Registry, store: Store): QuotaChecks
       if (entry === undefined) return;
       const q = entry.record.quotas;
       const now = Date.now();
-      if (q.max_events_per_day > 0 && entry.events.count(now) + n > q.max_events_per_day) {
-        throw quotaExceeded('max_events_per_day', entry.events.retryAfterSec(now));
+      if (q.max_events_per_day > 0) {
+        // Counted from the log itself (exact across restarts and kill -9), at most once a second.
+        if (now - entry.dayReadMs >= 1000) {
+          const day = store.countSince(tenantId, (now - DAY_MS) * 1000);
+          entry.dayCount = day.count;
+          entry.dayOldestUs = day.oldestUs;
+          entry.dayReadMs = now;
+        }
+        if (entry.dayCount + n > q.max_events_per_day) {
+          const retry = Math.max(1, Math.ceil((entry.dayOldestUs / 1000 + DAY_MS - now) / 1000));
+          throw quotaExceeded('max_events_per_day', retry);
+        }
       }
       if (q.max_storage_bytes > 0) {
         // Read at most once a second: the quota may overshoot by a second of writes.
@@ -34,7 +46,8 @@ export function createQuotaChecks(registry: Registry, store: Store): QuotaChecks
       }
     },
     appended(tenantId, n) {
-      registry.get(tenantId)?.events.add(n, Date.now());
+      const entry = registry.get(tenantId);
+      if (entry !== undefined) entry.dayCount += n;
     },
     query(tenantId) {
       const entry = registry.get(tenantId);

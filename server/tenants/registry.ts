@@ -16,13 +16,15 @@ export interface TenantRecord {
   active: boolean;
   created_at: string;
   updated_at: string;
-  usage: { events: WindowState; queries: WindowState };
+  usage: { queries: WindowState };
 }
 
 export interface TenantEntry {
   record: TenantRecord;
-  /** Events appended in the last 24 hours, by hour. */
-  events: RollingWindow;
+  /** Events of the last 24 hours as last read from the log, when, and the oldest one's time. */
+  dayCount: number;
+  dayReadMs: number;
+  dayOldestUs: number;
   /** Queries in the last hour, by minute. */
   queries: RollingWindow;
   tokens: number;
@@ -34,14 +36,15 @@ export interface TenantEntry {
   limitHeader: [string, string];
 }
 
-const HOUR = 3_600_000;
 const MINUTE = 60_000;
 const USAGE_FLUSH_MS = 5_000;
 
 function entryOf(record: TenantRecord): TenantEntry {
   return {
     record,
-    events: new RollingWindow(24, HOUR, record.usage.events),
+    dayCount: 0,
+    dayReadMs: 0,
+    dayOldestUs: 0,
     queries: new RollingWindow(60, MINUTE, record.usage.queries),
     tokens: record.rate.burst_size,
     refilledMs: Date.now(),
@@ -77,10 +80,7 @@ function newRecord(
     active: true,
     created_at: now,
     updated_at: now,
-    usage: {
-      events: { counts: new Array(24).fill(0), headMs: 0 },
-      queries: { counts: new Array(60).fill(0), headMs: 0 },
-    },
+    usage: { queries: { counts: new Array(60).fill(0), headMs: 0 } },
   };
 }
 

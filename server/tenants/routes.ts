@@ -106,7 +106,7 @@ export function tenantRoutes(registry: Registry, store: Store, accounts: Account
     const r = entry.record;
     const now = Date.now();
     const usage = {
-      events_today: entry.events.count(now),
+      events_today: store.countSince(r.id, (now - 86_400_000) * 1000).count,
       queries_this_hour: entry.queries.count(now),
       storage_bytes: store.stats(r.id).storageBytes,
       api_keys: [...accounts.keys()].filter((k) => k.tenant_id === r.id && !k.revoked).length,

@@ -130,6 +130,9 @@ export function storeSuite(name: string, life: LifeFactory): void {
       );
       assert.equal(s.read('default', { untilUs: stamps[0]! - 1 }).events.length, 0);
       assert.equal(s.read('default', { sinceUs: stamps[5]! + 1 }).events.length, 0);
+      assert.deepEqual(s.countSince('default', stamps[2]!), { count: 4, oldestUs: stamps[2] });
+      assert.deepEqual(s.countSince('default', stamps[5]! + 1), { count: 0, oldestUs: 0 });
+      assert.equal(s.countSince('default', 0).count, 6);
     });
 
     it('finds an event by id and keeps expected versions across lives', async (t) => {
