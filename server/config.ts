@@ -1,153 +1,455 @@
-// Server settings: defaults, then environment, then flags. Every limit a client can hit is here
-// and in docs/TUNING.md. (The TOML file and its sections come with the operations work.)
+// Server settings. One table describes every key: its section, type, default and range. From it
+// come the TOML file's reading and validation, the environment overrides
+// (ALLSOURCE_<SECTION>_<KEY>, plus the short forms of the API reference), `config generate`
+// and `config show`. Precedence: defaults, then the file, then the environment, then flags.
+// Every problem is collected and reported at once.
 import path from 'node:path';
+import { parse } from 'smol-toml';
 import { type FsyncPolicy, limits } from '../engine/index.js';
 
 export interface ServerConfig {
   host: string;
   port: number;
+  bodyBytesMax: number;
+  jsonDepthMax: number;
+  wsBufferedBytesMax: number;
+  wsMessageBytesMax: number;
+  shutdownGraceMs: number;
+  allowJsFallback: boolean;
   dataDir: string;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   segmentBytesMax: number;
   cacheBytes: number;
-  /** Largest request body. */
-  bodyBytesMax: number;
   payloadBytesMax: number;
   metadataBytesMax: number;
   batchEventsMax: number;
-  /** Deepest nesting of arrays and objects accepted in a request body. */
-  jsonDepthMax: number;
-  /** Bytes a WebSocket may have queued before live events for it pause. */
-  wsBufferedBytesMax: number;
-  /** Largest message a WebSocket client may send. */
-  wsMessageBytesMax: number;
-  /** Start on the pure-JS uWebSockets.js fallback if the native binary does not load. */
-  allowJsFallback: boolean;
-  /** Milliseconds shutdown waits for in-flight requests before closing anyway. */
-  shutdownGraceMs: number;
-  /** HS256 secret (at least 32 characters); generated into the data directory when empty. */
-  jwtSecret: string;
-  /** Off: no credentials are asked for and every request acts as admin of tenant default. */
   authEnabled: boolean;
-  /** Per-tenant token buckets; off answers no request with 429 RATE_LIMITED. */
-  rateLimitEnabled: boolean;
-  /** Rate tier of the default tenant (free, professional, unlimited, dev). */
-  defaultTenantRateTier: string;
-  /** GET /metrics needs credentials with the Metrics permission. */
-  metricsRequireAuth: boolean;
+  jwtSecret: string;
   jwtLifetimeSec: number;
   passwordMinLength: number;
-  /** Verified tokens and API keys kept in memory, each. */
   credentialCacheMax: number;
-  /** Failed logins per username or address in `loginWindowSec` before back-off. */
   loginFailuresMax: number;
   loginWindowSec: number;
+  rateLimitEnabled: boolean;
+  defaultTenantRateTier: string;
+  metricsRequireAuth: boolean;
 }
 
-const MiB = 1024 * 1024;
+type Field = keyof ServerConfig;
 
-export function defaultConfig(): ServerConfig {
-  return {
-    host: '127.0.0.1',
-    port: 3900,
-    dataDir: path.resolve('data'),
-    fsync: 'always',
-    fsyncIntervalMs: limits.fsyncIntervalMsDefault,
-    segmentBytesMax: limits.segmentBytesMaxDefault,
-    cacheBytes: limits.cacheBytesDefault,
-    bodyBytesMax: 16 * MiB,
-    payloadBytesMax: limits.payloadBytesMaxDefault,
-    metadataBytesMax: limits.metadataBytesMaxDefault,
-    batchEventsMax: limits.batchEventsMaxDefault,
-    jsonDepthMax: 64,
-    wsBufferedBytesMax: 1 * MiB,
-    wsMessageBytesMax: 64 * 1024,
-    allowJsFallback: false,
-    shutdownGraceMs: 10_000,
-    jwtSecret: '',
-    metricsRequireAuth: false,
-    authEnabled: true,
-    rateLimitEnabled: true,
-    defaultTenantRateTier: 'dev',
-    jwtLifetimeSec: 24 * 3600,
-    passwordMinLength: 8,
-    credentialCacheMax: 10_000,
-    loginFailuresMax: 5,
-    loginWindowSec: 900,
-  };
+interface Setting {
+  section: string;
+  key: string;
+  field: Field;
+  /** int: a whole number in [min, max]; enum: one of `choices`. */
+  type: 'string' | 'int' | 'bool' | 'enum';
+  default: string | number | boolean;
+  min?: number;
+  max?: number;
+  choices?: string[];
+  /** Short environment name besides ALLSOURCE_<SECTION>_<KEY>. */
+  env?: string;
+  secret?: boolean;
+  about: string;
 }
 
-type Key = keyof ServerConfig;
-const ENV: Record<string, Key> = {
-  ALLSOURCE_HOST: 'host',
-  ALLSOURCE_PORT: 'port',
-  ALLSOURCE_DATA_DIR: 'dataDir',
-  ALLSOURCE_STORAGE_FSYNC: 'fsync',
-  ALLSOURCE_STORAGE_FSYNC_INTERVAL_MS: 'fsyncIntervalMs',
-  ALLSOURCE_STORAGE_SEGMENT_BYTES_MAX: 'segmentBytesMax',
-  ALLSOURCE_STORAGE_CACHE_BYTES: 'cacheBytes',
-  ALLSOURCE_SERVER_BODY_BYTES_MAX: 'bodyBytesMax',
-  ALLSOURCE_STORAGE_PAYLOAD_BYTES_MAX: 'payloadBytesMax',
-  ALLSOURCE_STORAGE_BATCH_EVENTS_MAX: 'batchEventsMax',
-  ALLSOURCE_SERVER_WS_BUFFERED_BYTES_MAX: 'wsBufferedBytesMax',
-  ALLSOURCE_ALLOW_JS_FALLBACK: 'allowJsFallback',
-  ALLSOURCE_JWT_SECRET: 'jwtSecret',
-  ALLSOURCE_METRICS_REQUIRE_AUTH: 'metricsRequireAuth',
-  ALLSOURCE_AUTH_ENABLED: 'authEnabled',
-  ALLSOURCE_RATE_LIMIT_ENABLED: 'rateLimitEnabled',
-  ALLSOURCE_RATE_LIMIT_DEFAULT_TIER: 'defaultTenantRateTier',
-  ALLSOURCE_AUTH_JWT_LIFETIME_SEC: 'jwtLifetimeSec',
-  ALLSOURCE_AUTH_PASSWORD_MIN_LENGTH: 'passwordMinLength',
-};
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export const SECTIONS = [
+  'server',
+  'storage',
+  'auth',
+  'rate_limit',
+  'backup',
+  'metrics',
+  'logging',
+  'tracing',
+];
+
+export const SETTINGS: Setting[] = [
+  {
+    section: 'server',
+    key: 'host',
+    field: 'host',
+    type: 'string',
+    default: '127.0.0.1',
+    env: 'ALLSOURCE_HOST',
+    about: 'Address to bind. Loopback by default; put a TLS proxy in front of any other.',
+  },
+  {
+    section: 'server',
+    key: 'port',
+    field: 'port',
+    type: 'int',
+    default: 3900,
+    min: 0,
+    max: 65_535,
+    env: 'ALLSOURCE_PORT',
+    about: 'Port; 0 picks a free one.',
+  },
+  {
+    section: 'server',
+    key: 'body_bytes_max',
+    field: 'bodyBytesMax',
+    type: 'int',
+    default: 16 * MiB,
+    min: KiB,
+    max: 1024 * MiB,
+    about: 'Largest request body.',
+  },
+  {
+    section: 'server',
+    key: 'json_depth_max',
+    field: 'jsonDepthMax',
+    type: 'int',
+    default: 64,
+    min: 1,
+    max: 1000,
+    about: 'Deepest nesting of arrays and objects in a payload or metadata.',
+  },
+  {
+    section: 'server',
+    key: 'ws_buffered_bytes_max',
+    field: 'wsBufferedBytesMax',
+    type: 'int',
+    default: MiB,
+    min: KiB,
+    max: 256 * MiB,
+    about: 'Bytes a WebSocket may have queued before it is served from the log.',
+  },
+  {
+    section: 'server',
+    key: 'ws_message_bytes_max',
+    field: 'wsMessageBytesMax',
+    type: 'int',
+    default: 64 * KiB,
+    min: 64,
+    max: 16 * MiB,
+    about: 'Largest message a WebSocket client may send.',
+  },
+  {
+    section: 'server',
+    key: 'shutdown_grace_ms',
+    field: 'shutdownGraceMs',
+    type: 'int',
+    default: 10_000,
+    min: 0,
+    max: 600_000,
+    about: 'How long shutdown waits for requests in flight.',
+  },
+  {
+    section: 'server',
+    key: 'allow_js_fallback',
+    field: 'allowJsFallback',
+    type: 'bool',
+    default: false,
+    env: 'ALLSOURCE_ALLOW_JS_FALLBACK',
+    about: 'Start on the slow JavaScript HTTP fallback if the native binary does not load.',
+  },
+  {
+    section: 'storage',
+    key: 'data_dir',
+    field: 'dataDir',
+    type: 'string',
+    default: 'data',
+    env: 'ALLSOURCE_DATA_DIR',
+    about: 'Data directory (relative to the working directory).',
+  },
+  {
+    section: 'storage',
+    key: 'fsync',
+    field: 'fsync',
+    type: 'enum',
+    default: 'always',
+    choices: ['always', 'interval', 'never'],
+    about:
+      'always: acknowledge after fdatasync; interval: sync every fsync_interval_ms; never: leave it to the OS.',
+  },
+  {
+    section: 'storage',
+    key: 'fsync_interval_ms',
+    field: 'fsyncIntervalMs',
+    type: 'int',
+    default: limits.fsyncIntervalMsDefault,
+    min: 1,
+    max: 60_000,
+    about: 'With fsync = "interval": milliseconds between syncs.',
+  },
+  {
+    section: 'storage',
+    key: 'segment_bytes_max',
+    field: 'segmentBytesMax',
+    type: 'int',
+    default: limits.segmentBytesMaxDefault,
+    min: limits.segmentBytesMin,
+    max: limits.segmentBytesMaxCeiling,
+    about: 'Segment size before a new one starts; open reads the whole last one.',
+  },
+  {
+    section: 'storage',
+    key: 'cache_bytes',
+    field: 'cacheBytes',
+    type: 'int',
+    default: limits.cacheBytesDefault,
+    min: limits.chunkBytes,
+    max: 1024 * 1024 * MiB,
+    about: 'Read cache for record chunks and sealed indexes, for the whole store.',
+  },
+  {
+    section: 'storage',
+    key: 'payload_bytes_max',
+    field: 'payloadBytesMax',
+    type: 'int',
+    default: limits.payloadBytesMaxDefault,
+    min: 1,
+    max: limits.payloadBytesMaxCeiling,
+    about: 'Largest payload of one event.',
+  },
+  {
+    section: 'storage',
+    key: 'metadata_bytes_max',
+    field: 'metadataBytesMax',
+    type: 'int',
+    default: limits.metadataBytesMaxDefault,
+    min: 1,
+    max: limits.payloadBytesMaxCeiling,
+    about: 'Largest metadata of one event.',
+  },
+  {
+    section: 'storage',
+    key: 'batch_events_max',
+    field: 'batchEventsMax',
+    type: 'int',
+    default: limits.batchEventsMaxDefault,
+    min: 1,
+    max: limits.batchEventsMaxCeiling,
+    about: 'Events in one atomic batch.',
+  },
+  {
+    section: 'auth',
+    key: 'enabled',
+    field: 'authEnabled',
+    type: 'bool',
+    default: true,
+    about: 'Off: no credentials, every request is admin of tenant default (development only).',
+  },
+  {
+    section: 'auth',
+    key: 'jwt_secret',
+    field: 'jwtSecret',
+    type: 'string',
+    default: '',
+    env: 'ALLSOURCE_JWT_SECRET',
+    secret: true,
+    about: 'HS256 secret, at least 32 characters; empty: generated once into the data directory.',
+  },
+  {
+    section: 'auth',
+    key: 'jwt_lifetime_sec',
+    field: 'jwtLifetimeSec',
+    type: 'int',
+    default: 24 * 3600,
+    min: 60,
+    max: 366 * 86_400,
+    about: 'Lifetime of login tokens.',
+  },
+  {
+    section: 'auth',
+    key: 'password_min_length',
+    field: 'passwordMinLength',
+    type: 'int',
+    default: 8,
+    min: 1,
+    max: 1024,
+    about: 'Shortest password accepted.',
+  },
+  {
+    section: 'auth',
+    key: 'credential_cache_max',
+    field: 'credentialCacheMax',
+    type: 'int',
+    default: 10_000,
+    min: 1,
+    max: 10_000_000,
+    about: 'Verified tokens and API keys kept in memory, each.',
+  },
+  {
+    section: 'auth',
+    key: 'login_failures_max',
+    field: 'loginFailuresMax',
+    type: 'int',
+    default: 5,
+    min: 1,
+    max: 1000,
+    about: 'Failed logins per username or address before back-off.',
+  },
+  {
+    section: 'auth',
+    key: 'login_window_sec',
+    field: 'loginWindowSec',
+    type: 'int',
+    default: 900,
+    min: 1,
+    max: 86_400,
+    about: 'Window of the login back-off.',
+  },
+  {
+    section: 'rate_limit',
+    key: 'enabled',
+    field: 'rateLimitEnabled',
+    type: 'bool',
+    default: true,
+    about: 'Per-tenant token buckets.',
+  },
+  {
+    section: 'rate_limit',
+    key: 'default_tier',
+    field: 'defaultTenantRateTier',
+    type: 'enum',
+    default: 'dev',
+    choices: ['free', 'professional', 'unlimited', 'dev'],
+    about: 'Rate tier of the default tenant.',
+  },
+  {
+    section: 'metrics',
+    key: 'require_auth',
+    field: 'metricsRequireAuth',
+    type: 'bool',
+    default: false,
+    about: 'GET /metrics needs credentials with the Metrics permission.',
+  },
+];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function coerce(config: ServerConfig, key: Key, raw: string, source: string): string | null {
-  const current = config[key];
-  if (typeof current === 'number') {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0)
-      return `${source}: ${key} must be a whole number >= 0, got "${raw}"`;
-    (config as unknown as Record<string, unknown>)[key] = n;
-  } else if (typeof current === 'boolean') {
-    if (!['1', '0', 'true', 'false'].includes(raw))
-      return `${source}: ${key} must be true or false`;
-    (config as unknown as Record<string, unknown>)[key] = raw === '1' || raw === 'true';
-  } else {
-    (config as unknown as Record<string, unknown>)[key] =
-      key === 'dataDir' ? path.resolve(raw) : raw;
+const envName = (s: Setting) => `ALLSOURCE_${s.section}_${s.key}`.toUpperCase();
+
+/** The value of `raw` for setting `s`, or undefined after recording why it is not one. */
+function coerce(s: Setting, raw: unknown, source: string, problems: string[]): unknown {
+  const where = `${source}: ${s.section}.${s.key}`;
+  let value = raw;
+  if (typeof raw === 'string' && s.type === 'int')
+    value = /^\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+  if (typeof raw === 'string' && s.type === 'bool') {
+    value = ['1', 'true'].includes(raw) ? true : ['0', 'false'].includes(raw) ? false : raw;
   }
-  return null;
+  let problem: string | null = null;
+  if (s.type === 'int') {
+    if (typeof value !== 'number' || !Number.isInteger(value)) problem = 'must be a whole number';
+    else if (value < (s.min ?? 0) || value > (s.max ?? Number.MAX_SAFE_INTEGER)) {
+      problem = `must be from ${s.min} to ${s.max}, got ${value}`;
+    }
+  } else if (s.type === 'bool') {
+    if (typeof value !== 'boolean') problem = 'must be true or false';
+  } else if (typeof value !== 'string') {
+    problem = 'must be a string';
+  } else if (s.type === 'enum' && !s.choices!.includes(value)) {
+    problem = `must be one of ${s.choices!.join(', ')}, got "${value}"`;
+  }
+  if (problem === null) return value;
+  problems.push(`${where} ${problem}`);
+  return undefined;
 }
 
-/** Builds the config from env and `--key value` overrides; lists every problem at once. */
+export function defaultConfig(): ServerConfig {
+  const config = {} as Record<Field, unknown>;
+  for (const s of SETTINGS) config[s.field] = s.default;
+  config.dataDir = path.resolve(String(config.dataDir));
+  return config as unknown as ServerConfig;
+}
+
+/**
+ * Builds the config from a TOML file's text (optional), the environment and flag overrides
+ * (by field name). Throws ConfigError listing every problem.
+ */
 export function loadConfig(
   env: NodeJS.ProcessEnv,
-  overrides: Partial<Record<Key, string | undefined>>,
+  overrides: Partial<Record<Field, string | undefined>>,
+  file?: { path: string; text: string },
 ): ServerConfig {
-  const config = defaultConfig();
+  const config = defaultConfig() as unknown as Record<Field, unknown>;
   const problems: string[] = [];
-  for (const [name, key] of Object.entries(ENV)) {
-    const raw = env[name];
-    if (raw !== undefined && raw !== '') {
-      const problem = coerce(config, key, raw, name);
-      if (problem !== null) problems.push(problem);
+  const set = (s: Setting, raw: unknown, source: string) => {
+    const value = coerce(s, raw, source, problems);
+    if (value !== undefined)
+      config[s.field] = s.field === 'dataDir' ? path.resolve(String(value)) : value;
+  };
+  if (file !== undefined) {
+    let doc: Record<string, unknown> = {};
+    try {
+      doc = parse(file.text) as Record<string, unknown>;
+    } catch (error) {
+      problems.push(
+        `${file.path}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+      );
+    }
+    for (const [section, body] of Object.entries(doc)) {
+      if (
+        !SECTIONS.includes(section) ||
+        body === null ||
+        typeof body !== 'object' ||
+        Array.isArray(body)
+      ) {
+        problems.push(`${file.path}: unknown section [${section}]`);
+        continue;
+      }
+      for (const [key, raw] of Object.entries(body)) {
+        const s = SETTINGS.find((x) => x.section === section && x.key === key);
+        if (s === undefined) problems.push(`${file.path}: unknown key ${section}.${key}`);
+        else set(s, raw, file.path);
+      }
     }
   }
-  for (const [key, raw] of Object.entries(overrides)) {
-    if (raw === undefined) continue;
-    const problem = coerce(config, key as Key, raw, `--${key}`);
-    if (problem !== null) problems.push(problem);
+  for (const s of SETTINGS) {
+    for (const name of [envName(s), s.env]) {
+      const raw = name === undefined ? undefined : env[name];
+      if (raw !== undefined && raw !== '') set(s, raw, name!);
+    }
   }
-  if (!['always', 'interval', 'never'].includes(config.fsync)) {
-    problems.push(`fsync must be always, interval or never, got "${config.fsync}"`);
+  for (const [field, raw] of Object.entries(overrides)) {
+    const s = SETTINGS.find((x) => x.field === field);
+    if (raw !== undefined && s !== undefined) set(s, raw, `--${s.key.replaceAll('_', '-')}`);
   }
-  if (config.port > 65_535) problems.push('port must be 0-65535');
-  if (config.bodyBytesMax < 1024) problems.push('bodyBytesMax must be at least 1024');
+  const secret = config.jwtSecret as string;
+  if (secret !== '' && secret.length < 32)
+    problems.push('auth.jwt_secret must be at least 32 characters (or empty)');
   if (problems.length > 0)
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
-  return config;
+  return config as unknown as ServerConfig;
+}
+
+function literal(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** A commented TOML file with every key at its default (or at `config`'s values). */
+export function renderConfig(config?: ServerConfig, redact = true): string {
+  const lines = [
+    '# AllSource configuration. Every key is optional; the value shown is the default.',
+    '',
+  ];
+  for (const section of SECTIONS) {
+    lines.push(`[${section}]`);
+    const settings = SETTINGS.filter((s) => s.section === section);
+    if (settings.length === 0) lines.push('# (no settings yet)');
+    for (const s of settings) {
+      const value =
+        config === undefined ? s.default : (config as unknown as Record<Field, unknown>)[s.field];
+      const shown = s.secret && redact && value !== '' ? '"<redacted>"' : literal(value);
+      const extra =
+        s.type === 'int'
+          ? ` Range ${s.min}-${s.max}.`
+          : s.type === 'enum'
+            ? ` One of ${s.choices!.join(', ')}.`
+            : '';
+      lines.push(`# ${s.about}${extra} Environment: ${envName(s)}${s.env ? ` or ${s.env}` : ''}.`);
+      lines.push(`${s.key} = ${shown}`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
 }

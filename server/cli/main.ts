@@ -1,14 +1,21 @@
 #!/usr/bin/env node
 // The `allsource` command. `allsource serve` starts the server; the admin commands (users,
 // tenants, backups, config) come with the operations work.
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, renderConfig } from '../config.js';
 import { startServer } from '../server.js';
 import { TransportError } from '../uws.js';
 
 const HELP = `Usage: allsource serve [options]
+       allsource config generate | validate [--config <file>] | show [--config <file>]
+
+Settings come from defaults, then the TOML file (--config or ALLSOURCE_CONFIG), then the
+environment (ALLSOURCE_<SECTION>_<KEY>), then these flags. \`allsource config generate\` prints
+every key with its default and meaning.
 
 Options (each also read from the environment variable shown):
+  --config <file>        TOML configuration file     ALLSOURCE_CONFIG
   --host <addr>          address to bind             ALLSOURCE_HOST (127.0.0.1)
   --port <n>             port, 0 for any free one    ALLSOURCE_PORT (3900)
   --data-dir <dir>       data directory              ALLSOURCE_DATA_DIR (./data)
@@ -22,10 +29,44 @@ ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD, or is generated and written to
 admin API key of tenant "default" at start.
 `;
 
+function readConfigFile(file: string | undefined): { path: string; text: string } | undefined {
+  const chosen = file ?? process.env.ALLSOURCE_CONFIG;
+  if (chosen === undefined || chosen === '') return undefined;
+  try {
+    return { path: chosen, text: fs.readFileSync(chosen, 'utf8') };
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read ${chosen}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+function configCommand(argv: string[]): void {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { config: { type: 'string' } },
+  });
+  const action = positionals[0];
+  if (action === 'generate') {
+    process.stdout.write(renderConfig());
+    return;
+  }
+  if (action !== 'validate' && action !== 'show') {
+    process.stdout.write(HELP);
+    process.exitCode = 2;
+    return;
+  }
+  const config = loadConfig(process.env, {}, readConfigFile(values.config));
+  if (action === 'validate') process.stdout.write('configuration is valid\n');
+  else process.stdout.write(renderConfig(config));
+}
+
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      config: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -38,13 +79,17 @@ async function serve(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const config = loadConfig(process.env, {
-    host: values.host,
-    port: values.port,
-    dataDir: values['data-dir'],
-    fsync: values.fsync,
-    allowJsFallback: values['allow-js-fallback'] ? 'true' : undefined,
-  });
+  const config = loadConfig(
+    process.env,
+    {
+      host: values.host,
+      port: values.port,
+      dataDir: values['data-dir'],
+      fsync: values.fsync,
+      allowJsFallback: values['allow-js-fallback'] ? 'true' : undefined,
+    },
+    readConfigFile(values.config),
+  );
   const server = await startServer(config);
   process.stdout.write(
     `AllSource listening on http://${config.host}:${server.port} (transport ${server.transport}, ` +
@@ -96,6 +141,7 @@ async function serve(argv: string[]): Promise<void> {
 const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'serve') await serve(rest);
+  else if (command === 'config') configCommand(rest);
   else {
     process.stdout.write(HELP);
     if (command !== undefined && command !== '--help' && command !== '-h') process.exitCode = 2;
@@ -103,7 +149,7 @@ try {
 } catch (error) {
   if (error instanceof ConfigError || error instanceof TransportError) {
     process.stderr.write(`${error.message}\n`);
-    process.exit(2);
+    process.exit(1);
   }
   throw error;
 }
