@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, renderConfig } from '../config.js';
 import { startServer } from '../server.js';
 import { TransportError } from '../uws.js';
+import { ADMIN_HELP, admin } from './admin.js';
 
 const HELP = `Usage: allsource serve [options]
        allsource config generate | validate [--config <file>] | show [--config <file>]
@@ -142,8 +143,10 @@ const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'serve') await serve(rest);
   else if (command === 'config') configCommand(rest);
+  else if (command === 'stats' || command === 'user' || command === 'tenant')
+    await admin(command, rest);
   else {
-    process.stdout.write(HELP);
+    process.stdout.write(`${HELP}\n${ADMIN_HELP}`);
     if (command !== undefined && command !== '--help' && command !== '-h') process.exitCode = 2;
   }
 } catch (error) {

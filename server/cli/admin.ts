@@ -1,0 +1,191 @@
+// Admin commands: they talk to a running server over HTTP (URL and API key from flags or the
+// environment), print tables for people or --json for scripts, and exit non-zero with the
+// server's message when it refuses.
+import { parseArgs } from 'node:util';
+
+export const ADMIN_HELP = `Admin commands (talk to a running server):
+  allsource stats
+  allsource user create --username <u> --email <e> --password <p> [--role <r>] [--tenant <id>]
+  allsource user list
+  allsource user delete <user id>
+  allsource tenant create <id> --name <name> [--preset free|professional|unlimited|standard]
+  allsource tenant list
+  allsource tenant stats <id>
+  allsource tenant activate|deactivate <id>
+Common options:
+  --url <url>          server URL        ALLSOURCE_URL (http://127.0.0.1:3900)
+  --api-key <ask_...>  admin API key     ALLSOURCE_API_KEY
+  --json               print JSON instead of a table
+`;
+
+class CliError extends Error {}
+
+interface Context {
+  url: string;
+  key: string;
+  json: boolean;
+}
+
+async function request(
+  ctx: Context,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(`${ctx.url}${path}`, {
+      method,
+      headers: {
+        'x-api-key': ctx.key,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
+    throw new CliError(
+      `cannot reach ${ctx.url}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const text = await res.text();
+  const parsed: unknown = text === '' ? {} : JSON.parse(text);
+  if (!res.ok) {
+    const e = parsed as { error?: string; code?: string };
+    throw new CliError(`${e.error ?? res.statusText} (${e.code ?? res.status})`);
+  }
+  return parsed;
+}
+
+/** Rows of objects as an aligned table of the given columns. */
+export function table(rows: Record<string, unknown>[], columns: string[]): string {
+  const cells = rows.map((r) =>
+    columns.map((c) => (typeof r[c] === 'object' ? JSON.stringify(r[c]) : String(r[c] ?? ''))),
+  );
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+function print(
+  ctx: Context,
+  value: unknown,
+  rows?: Record<string, unknown>[],
+  columns?: string[],
+): void {
+  if (ctx.json || rows === undefined || columns === undefined)
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  else process.stdout.write(`${table(rows, columns)}\n`);
+}
+
+const need = (value: string | undefined, what: string): string => {
+  if (value === undefined || value === '') throw new CliError(`${what} is required`);
+  return value;
+};
+
+export async function admin(command: string, argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      'api-key': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      username: { type: 'string' },
+      email: { type: 'string' },
+      password: { type: 'string' },
+      role: { type: 'string' },
+      tenant: { type: 'string' },
+      name: { type: 'string' },
+      preset: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(ADMIN_HELP);
+    return;
+  }
+  const ctx: Context = {
+    url: (values.url ?? process.env.ALLSOURCE_URL ?? 'http://127.0.0.1:3900').replace(/\/$/, ''),
+    key: values['api-key'] ?? process.env.ALLSOURCE_API_KEY ?? '',
+    json: values.json,
+  };
+  const [action, target] = positionals;
+  try {
+    if (ctx.key === '')
+      throw new CliError('an admin API key is required: --api-key or ALLSOURCE_API_KEY');
+    if (command === 'stats') {
+      const s = (await request(ctx, 'GET', '/api/v1/stats')) as Record<string, unknown>;
+      print(ctx, s, [s], Object.keys(s));
+    } else if (command === 'user' && action === 'create') {
+      const created = await request(ctx, 'POST', '/api/v1/auth/register', {
+        username: need(values.username, '--username'),
+        email: need(values.email, '--email'),
+        password: need(values.password, '--password'),
+        ...(values.role === undefined ? {} : { role: values.role }),
+        ...(values.tenant === undefined ? {} : { tenant_id: values.tenant }),
+      });
+      print(
+        ctx,
+        created,
+        [created as Record<string, unknown>],
+        ['user_id', 'username', 'role', 'tenant_id'],
+      );
+    } else if (command === 'user' && action === 'list') {
+      const r = (await request(ctx, 'GET', '/api/v1/auth/users')) as {
+        users: Record<string, unknown>[];
+      };
+      print(ctx, r, r.users, ['id', 'username', 'role', 'tenant_id', 'active']);
+    } else if (command === 'user' && action === 'delete') {
+      print(
+        ctx,
+        await request(
+          ctx,
+          'DELETE',
+          `/api/v1/auth/users/${encodeURIComponent(need(target, 'a user id'))}`,
+        ),
+      );
+    } else if (command === 'tenant' && action === 'create') {
+      const created = await request(ctx, 'POST', '/api/v1/tenants', {
+        id: need(target, 'a tenant id'),
+        name: values.name ?? target,
+        ...(values.preset === undefined ? {} : { quota_preset: values.preset }),
+      });
+      print(ctx, created, [created as Record<string, unknown>], ['id', 'name', 'active']);
+    } else if (command === 'tenant' && action === 'list') {
+      const r = (await request(ctx, 'GET', '/api/v1/tenants')) as {
+        tenants: Record<string, unknown>[];
+      };
+      print(ctx, r, r.tenants, ['id', 'name', 'active', 'created_at']);
+    } else if (command === 'tenant' && action === 'stats') {
+      const s = (await request(
+        ctx,
+        'GET',
+        `/api/v1/tenants/${encodeURIComponent(need(target, 'a tenant id'))}/stats`,
+      )) as Record<string, unknown>;
+      print(
+        ctx,
+        s,
+        [{ tenant_id: s.tenant_id, active: s.active, ...(s.usage as object) }],
+        ['tenant_id', 'active', 'events_today', 'queries_this_hour', 'storage_bytes', 'api_keys'],
+      );
+    } else if (command === 'tenant' && (action === 'activate' || action === 'deactivate')) {
+      const r = await request(
+        ctx,
+        'POST',
+        `/api/v1/tenants/${encodeURIComponent(need(target, 'a tenant id'))}/${action}`,
+      );
+      print(ctx, r, [r as Record<string, unknown>], ['id', 'name', 'active']);
+    } else {
+      process.stdout.write(ADMIN_HELP);
+      process.exitCode = 2;
+    }
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exitCode = 1;
+  }
+}
