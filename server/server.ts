@@ -15,13 +15,13 @@ import { eventRoutes } from './http/events.js';
 import { send, sendError } from './http/reply.js';
 import { type Handler, type RequestPath, type RouteOptions, route } from './http/request.js';
 import { createMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
 import { createQuotaChecks } from './tenants/quotas.js';
 import { openRegistry, pushRateHeaders, takeToken } from './tenants/registry.js';
 import { tenantRoutes } from './tenants/routes.js';
 import { loadTransport, type Transport } from './uws.js';
+import { SERVICE_VERSION } from './version.js';
 import { registerStream } from './ws/stream.js';
-
-export const SERVICE_VERSION = '0.1.0';
 
 type Method = 'get' | 'post' | 'put' | 'del';
 
@@ -217,7 +217,17 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     ['del', '/api/v1/tenants/:id', { permission: ManageTenants, params: 1 }, tenants.remove],
     ['get', '/health', { permission: null }, health],
     ['get', '/metrics', { permission: config.metricsRequireAuth ? Metrics : null }, metricsRoute],
+    ['get', '/openapi.json', { permission: null }, (ex) => send(ex, '200 OK', openApi)],
   ];
+  const openApi = JSON.stringify(
+    openApiDocument(
+      routes.map(([m, pattern, o]) => ({
+        method: m === 'del' ? 'DELETE' : m.toUpperCase(),
+        pattern,
+        permission: o.permission,
+      })),
+    ),
+  );
   const app = uws.App();
   for (const [method, pattern, options, handler] of routes)
     app[method](pattern, route(path, options, handler, pattern));
@@ -289,3 +299,4 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 }
 
 export type { EventView };
+export { SERVICE_VERSION };
