@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 export const TEST_KEY = `ask_${'t'.repeat(43)}`;
 export const adminHeaders = { 'x-api-key': TEST_KEY };
 
-const main = path.join(
+/** The `allsource` command's entry point in the build. */
+export const CLI_MAIN = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
   '..',
   '..',
@@ -31,7 +32,7 @@ export async function startServerProcess(
   dataDir: string,
   env: Record<string, string> = {},
 ): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [main, 'serve', '--port', '0', '--data-dir', dataDir], {
+  const proc = spawn(process.execPath, [CLI_MAIN, 'serve', '--port', '0', '--data-dir', dataDir], {
     env: { ...process.env, ALLSOURCE_BOOTSTRAP_API_KEY: TEST_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,20 +2,9 @@
 // message and a non-zero exit on failure.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { startServerProcess, TEST_KEY } from '../helpers/server.js';
+import { CLI_MAIN, startServerProcess, TEST_KEY } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';
-
-const main = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'server',
-  'cli',
-  'main.js',
-);
 
 function cli(
   url: string,
@@ -25,7 +14,7 @@ function cli(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [main, ...args],
+      [CLI_MAIN, ...args],
       { env: { ...process.env, ALLSOURCE_URL: url, ALLSOURCE_API_KEY: key } },
       (error, stdout, stderr) => {
         resolve({

@@ -5,18 +5,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ConfigError, defaultConfig, loadConfig, renderConfig } from '../../server/config.js';
+import { CLI_MAIN } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';
-
-const main = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'server',
-  'cli',
-  'main.js',
-);
 
 it('reads back the generated file as the defaults, and takes an empty file', () => {
   assert.deepEqual(
@@ -93,22 +84,22 @@ it('validates, shows and generates from the command line, exiting non-zero on pr
   const good = path.join(dir, 'good.toml');
   fs.writeFileSync(
     good,
-    execFileSync(process.execPath, [main, 'config', 'generate'], { encoding: 'utf8' }),
+    execFileSync(process.execPath, [CLI_MAIN, 'config', 'generate'], { encoding: 'utf8' }),
   );
   assert.match(
-    execFileSync(process.execPath, [main, 'config', 'validate', '--config', good], {
+    execFileSync(process.execPath, [CLI_MAIN, 'config', 'validate', '--config', good], {
       encoding: 'utf8',
     }),
     /valid/,
   );
   const bad = path.join(dir, 'bad.toml');
   fs.writeFileSync(bad, '[server]\nport = -1\n');
-  const failed = spawnSync(process.execPath, [main, 'config', 'validate', '--config', bad], {
+  const failed = spawnSync(process.execPath, [CLI_MAIN, 'config', 'validate', '--config', bad], {
     encoding: 'utf8',
   });
   assert.notEqual(failed.status, 0);
   assert.match(failed.stderr, /server\.port/);
-  const shown = execFileSync(process.execPath, [main, 'config', 'show', '--config', good], {
+  const shown = execFileSync(process.execPath, [CLI_MAIN, 'config', 'show', '--config', good], {
     encoding: 'utf8',
     env: { ...process.env, ALLSOURCE_JWT_SECRET: 'x'.repeat(40) },
   });
