@@ -9,7 +9,6 @@ export { formatTimestampUs, parseTimestampUs } from './format/timestamp.js';
 export { createNodeIo, type Io } from './io/io.js';
 export { type Limits, limits } from './limits.js';
 export type { Logger } from './log/open.js';
-export { nowUs } from './log/round.js';
 export {
   openStore,
   type Store,

@@ -39,7 +39,7 @@ export const limits = {
   subscriptionBatchMax: 1000,
   /**
    * Rounds a log may have in flight: the next is written while the previous waits for its
-   * fsync. Measured under HTTP load on 2 cores: 2 beats 1 by about 10%.
+   * fsync. Under wrk on 2 cores, depth 2 beat depth 1 by 6-13% (BENCHMARKS.md).
    */
   pipelineDepth: 2,
   /** fsync = interval: milliseconds between syncs. */

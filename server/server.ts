@@ -1,5 +1,5 @@
 // startServer: the store, the uWebSockets.js app, its routes, and graceful shutdown.
-import { type EventView, openStore, type Store } from '../engine/index.js';
+import { openStore, type Store } from '../engine/index.js';
 import { openAccounts } from './auth/accounts.js';
 import type { Caller } from './auth/authenticate.js';
 import { createAuthenticator } from './auth/authenticate.js';
@@ -152,7 +152,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const metricsRoute: Handler = (ex) =>
     send(ex, '200 OK', metrics.render(store, transport), 'text/plain; version=0.0.4');
 
-  const auth = authRoutes(accounts, tokens, authenticator, backoff, registry, quotas, {
+  const auth = authRoutes(accounts, tokens, backoff, registry, quotas, {
     passwordMinLength: config.passwordMinLength,
   });
   const { Read, Write, Admin, Metrics, ManageTenants } = Permission;
@@ -298,5 +298,4 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
 }
 
-export type { EventView };
 export { SERVICE_VERSION };

@@ -1,12 +1,10 @@
 // The in-memory state of one log that is not in any segment: per-entity versions and spans, per
 // type counts and spans. It grows with entities and types, never with events.
-import type { Checkpoint, EntityState, TypeState } from '../format/checkpoint.js';
+import type { Checkpoint } from '../format/checkpoint.js';
 import type { EventView } from '../format/event_view.js';
 
-export interface LogTotals extends Checkpoint {
-  entities: Map<string, EntityState>;
-  types: Map<string, TypeState>;
-}
+/** The totals a log keeps are exactly what its checkpoint records. */
+export type LogTotals = Checkpoint;
 
 export function emptyTotals(): LogTotals {
   return { coveredPosition: 0, totalIngested: 0, entities: new Map(), types: new Map() };

@@ -44,7 +44,6 @@ function makeCaller(
 
 export interface Authenticator {
   authenticate(credentials: Credentials): Caller | Promise<Caller>;
-  callerOf(user: User): Caller;
 }
 
 export function createAuthenticator(
@@ -94,7 +93,6 @@ export function createAuthenticator(
   }
 
   return {
-    callerOf,
     authenticate({ authorization, apiKey, token }) {
       let credential = apiKey !== '' ? apiKey : (token ?? '');
       if (credential === '' && authorization !== '') {

@@ -7,7 +7,7 @@ import type { Handler } from '../http/request.js';
 import type { QuotaChecks } from '../tenants/quotas.js';
 import type { Registry } from '../tenants/registry.js';
 import type { Accounts, ApiKey, User } from './accounts.js';
-import type { Authenticator, Caller } from './authenticate.js';
+import type { Caller } from './authenticate.js';
 import type { Backoff } from './backoff.js';
 import { isRole, Permission, type Role, within } from './roles.js';
 import type { Tokens } from './tokens.js';
@@ -70,7 +70,6 @@ function grantable(caller: Caller, requested: unknown, fallback: Role): Role {
 export function authRoutes(
   accounts: Accounts,
   tokens: Tokens,
-  auth: Authenticator,
   backoff: Backoff,
   registry: Registry,
   quotas: QuotaChecks,
@@ -255,6 +254,5 @@ export function authRoutes(
     deleteUser,
     activate: setActive(true),
     deactivate: setActive(false),
-    callerOf: auth.callerOf,
   };
 }

@@ -42,16 +42,12 @@ function streamOut(ex: Exchange, body: Buffer): void {
   });
 }
 
-/** Where unexpected errors (bugs, corruption) are reported; clients only see a generic message. */
-export let reportError: (error: unknown) => void = (error) => {
+/** Reports an unexpected error (a bug, corruption) to the log; clients only see a generic message. */
+export function reportError(error: unknown): void {
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   process.stderr.write(
     `${JSON.stringify({ level: 'error', message: 'request failed', detail })}\n`,
   );
-};
-
-export function setErrorReporter(report: (error: unknown) => void): void {
-  reportError = report;
 }
 
 export function sendError(ex: Exchange, error: HttpError, headers: [string, string][] = []): void {

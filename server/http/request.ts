@@ -73,13 +73,16 @@ function callerFor(
 ): Caller | Promise<Caller> {
   if (options.permission === null) return ANONYMOUS;
   const permission = options.permission;
-  const admit = (c: Caller): Caller => {
-    authorize(c, permission);
-    path.admit(c, ex);
-    return c;
-  };
   const caller = path.authenticate(info);
-  return caller instanceof Promise ? caller.then(admit) : admit(caller);
+  // The common case (a cached key or token) is synchronous and allocates no closure.
+  if (caller instanceof Promise) return caller.then((c) => admit(path, c, permission, ex));
+  return admit(path, caller, permission, ex);
+}
+
+function admit(path: RequestPath, caller: Caller, permission: number, ex: Exchange): Caller {
+  authorize(caller, permission);
+  path.admit(caller, ex);
+  return caller;
 }
 
 function isJson(contentType: string): boolean {

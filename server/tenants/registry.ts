@@ -32,8 +32,9 @@ export interface TenantEntry {
   /** Storage bytes as last read from the store, and when (refreshed at most every second). */
   storageBytes: number;
   storageReadMs: number;
-  /** The X-RateLimit-Limit header value, kept with the rate it describes. */
+  /** The X-RateLimit-Limit header, and the rate it was made for. */
   limitHeader: [string, string];
+  limitRpm: number;
 }
 
 const MINUTE = 60_000;
@@ -51,6 +52,7 @@ function entryOf(record: TenantRecord): TenantEntry {
     storageBytes: 0,
     storageReadMs: 0,
     limitHeader: ['x-ratelimit-limit', String(record.rate.requests_per_minute)],
+    limitRpm: record.rate.requests_per_minute,
   };
 }
 
@@ -179,7 +181,10 @@ export function takeToken(entry: TenantEntry, now: number): number {
 /** Adds the X-RateLimit-* headers after a request. */
 export function pushRateHeaders(entry: TenantEntry, headers: [string, string][]): void {
   const { requests_per_minute: rpm, burst_size: burst } = entry.record.rate;
-  if (entry.limitHeader[1] !== String(rpm)) entry.limitHeader = ['x-ratelimit-limit', String(rpm)];
+  if (entry.limitRpm !== rpm) {
+    entry.limitHeader = ['x-ratelimit-limit', String(rpm)];
+    entry.limitRpm = rpm;
+  }
   const reset = Math.max(0, Math.ceil(((burst - entry.tokens) / rpm) * 60));
   headers.push(
     entry.limitHeader,

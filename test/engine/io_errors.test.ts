@@ -1,17 +1,23 @@
 // The write path under failing I/O: typed errors, nothing acknowledged lost, reads go on.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { isStoreError } from '../../engine/index.js';
 import { ev, payloadOf } from '../helpers/events.js';
 import { createFaultyIo } from '../helpers/faulty_io.js';
 import { openTiny } from '../helpers/store.js';
 import { tmpDir } from '../helpers/tmp.js';
 
+/** A store on an Io whose faults the test switches, with one segment for the whole test. */
+async function faultyStore(t: TestContext) {
+  const dir = tmpDir(t);
+  const { io, faults } = createFaultyIo();
+  const store = await openTiny(dir, { io, segmentBytesMax: 1 << 20 });
+  return { dir, store, faults };
+}
+
 describe('I/O failures', () => {
   it('fails appends with DISK_FULL, keeps reads, and resumes without a gap', async (t) => {
-    const dir = tmpDir(t);
-    const { io, faults } = createFaultyIo();
-    const store = await openTiny(dir, { io, segmentBytesMax: 1 << 20 });
+    const { dir, store, faults } = await faultyStore(t);
     await store.append('default', [ev('a.b', 'e', { n: 1 })]);
     faults.diskFull = true;
     faults.partialWriteBytes = 20;
@@ -35,9 +41,7 @@ describe('I/O failures', () => {
   });
 
   it('does not acknowledge an append whose fsync failed', async (t) => {
-    const dir = tmpDir(t);
-    const { io, faults } = createFaultyIo();
-    const store = await openTiny(dir, { io, segmentBytesMax: 1 << 20 });
+    const { store, faults } = await faultyStore(t);
     t.after(() => store.close());
     faults.fsyncFails = true;
     await assert.rejects(store.append('default', [ev('a.b', 'e')]), (e) =>
@@ -50,9 +54,7 @@ describe('I/O failures', () => {
   });
 
   it('disables appends when the file cannot be put back, and keeps serving reads', async (t) => {
-    const dir = tmpDir(t);
-    const { io, faults } = createFaultyIo();
-    const store = await openTiny(dir, { io, segmentBytesMax: 1 << 20 });
+    const { store, faults } = await faultyStore(t);
     t.after(() => store.close());
     await store.append('default', [ev('a.b', 'e', { n: 1 })]);
     faults.diskFull = true;
@@ -68,9 +70,7 @@ describe('I/O failures', () => {
   });
 
   it('fails every append of a round that hit the full disk, and none of the next round', async (t) => {
-    const dir = tmpDir(t);
-    const { io, faults } = createFaultyIo();
-    const store = await openTiny(dir, { io, segmentBytesMax: 1 << 20 });
+    const { store, faults } = await faultyStore(t);
     t.after(() => store.close());
     faults.diskFull = true;
     const round = await Promise.allSettled(
@@ -88,9 +88,7 @@ describe('I/O failures', () => {
   });
 
   it('rejects the rounds written behind a failed one, then goes on from committed bytes', async (t) => {
-    const dir = tmpDir(t);
-    const { io, faults } = createFaultyIo();
-    const store = await openTiny(dir, { io, segmentBytesMax: 1 << 20 });
+    const { dir, store, faults } = await faultyStore(t);
     await store.append('default', [ev('a.b', 'e', { n: 0 })]);
     faults.fsyncDelayMs = 30;
     faults.failFsyncs = 1;
@@ -121,9 +119,7 @@ describe('I/O failures', () => {
   });
 
   it('pipelines rounds: one is written while the previous waits for its fsync', async (t) => {
-    const dir = tmpDir(t);
-    const { io, faults } = createFaultyIo();
-    const store = await openTiny(dir, { io, segmentBytesMax: 1 << 20 });
+    const { store, faults } = await faultyStore(t);
     t.after(() => store.close());
     faults.fsyncDelayMs = 20;
     const a = store.append('default', [ev('a.b', 'x')]);
