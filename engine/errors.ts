@@ -24,6 +24,12 @@ export const errorCodes = {
   STORE_CLOSED: 'STORE_CLOSED',
   /** Something asked for does not exist. */
   NOT_FOUND: 'NOT_FOUND',
+  /** Not a backup this build can read: foreign, another format version, or an edited manifest. */
+  BACKUP_INVALID: 'BACKUP_INVALID',
+  /** A backup's bytes do not match its manifest: damaged or truncated. Names the first mismatch. */
+  BACKUP_CORRUPT: 'BACKUP_CORRUPT',
+  /** A restore target that already holds files, without --force. */
+  TARGET_NOT_EMPTY: 'TARGET_NOT_EMPTY',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

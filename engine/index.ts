@@ -1,6 +1,11 @@
 // The engine's only public surface. The server imports from here and nowhere else in engine/.
 
 export { assert } from './assert.js';
+export { listBackups, pruneBackups, removePartials } from './backup/catalog.js';
+export { type BackupSummary, createBackup, summarize } from './backup/create.js';
+export type { Manifest } from './backup/manifest.js';
+export { loadManifest, type VerifyReport, verifyBackup } from './backup/read.js';
+export { type RestoreOptions, type RestoreResult, restoreBackup } from './backup/restore.js';
 export { corruption, type ErrorCode, errorCodes, isStoreError, StoreError } from './errors.js';
 export { eventJson, eventsJson } from './format/event_json.js';
 export { EventView } from './format/event_view.js';

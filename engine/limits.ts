@@ -46,6 +46,14 @@ export const limits = {
   fsyncIntervalMsDefault: 100,
   /** Snapshot state JSON ceiling. */
   snapshotBytesMax: 16 * MiB,
+  /** Raw bytes per gzip member of a backup archive: the unit of parallel work and of damage. */
+  backupBlockBytes: 1 * MiB,
+  /** Backup blocks compressed or inflated at once (the thread pool has four threads). */
+  backupBlocksInFlight: 4,
+  /** Bytes read from a data file per step of a backup. */
+  backupReadChunkBytes: 1 * MiB,
+  /** Default gzip level of backups; 1 is fastest, 9 smallest. */
+  backupGzipLevelDefault: 6,
 } as const;
 
 export type Limits = typeof limits;

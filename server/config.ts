@@ -3,6 +3,7 @@
 // (ALLSOURCE_<SECTION>_<KEY>, plus the short forms of the API reference), `config generate`
 // and `config show`. Precedence: defaults, then the file, then the environment, then flags.
 // Every problem is collected and reported at once.
+import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'smol-toml';
 import { type FsyncPolicy, limits } from '../engine/index.js';
@@ -34,6 +35,10 @@ export interface ServerConfig {
   rateLimitEnabled: boolean;
   defaultTenantRateTier: string;
   metricsRequireAuth: boolean;
+  backupDir: string;
+  backupRetention: number;
+  backupGzipLevel: number;
+  backupVerifyAfter: boolean;
 }
 
 type Field = keyof ServerConfig;
@@ -313,6 +318,42 @@ export const SETTINGS: Setting[] = [
     about: 'Rate tier of the default tenant.',
   },
   {
+    section: 'backup',
+    key: 'dir',
+    field: 'backupDir',
+    type: 'string',
+    default: './backups',
+    about: 'Directory of backups (one sub-directory per backup). Keep it on another disk.',
+  },
+  {
+    section: 'backup',
+    key: 'retention',
+    field: 'backupRetention',
+    type: 'int',
+    default: 7,
+    min: 1,
+    max: 10_000,
+    about: 'Backups kept by `allsource backup prune` and after each new backup; older ones go.',
+  },
+  {
+    section: 'backup',
+    key: 'gzip_level',
+    field: 'backupGzipLevel',
+    type: 'int',
+    default: limits.backupGzipLevelDefault,
+    min: 1,
+    max: 9,
+    about: 'gzip level of backup archives: 1 is fastest, 9 smallest.',
+  },
+  {
+    section: 'backup',
+    key: 'verify_after',
+    field: 'backupVerifyAfter',
+    type: 'bool',
+    default: true,
+    about: 'Re-read and check every new backup before reporting it done.',
+  },
+  {
     section: 'metrics',
     key: 'require_auth',
     field: 'metricsRequireAuth',
@@ -359,6 +400,7 @@ export function defaultConfig(): ServerConfig {
   const config = {} as Record<Field, unknown>;
   for (const s of SETTINGS) config[s.field] = s.default;
   config.dataDir = path.resolve(String(config.dataDir));
+  config.backupDir = path.resolve(String(config.backupDir));
   return config as unknown as ServerConfig;
 }
 
@@ -376,7 +418,8 @@ export function loadConfig(
   const set = (s: Setting, raw: unknown, source: string) => {
     const value = coerce(s, raw, source, problems);
     if (value !== undefined)
-      config[s.field] = s.field === 'dataDir' ? path.resolve(String(value)) : value;
+      config[s.field] =
+        s.field === 'dataDir' || s.field === 'backupDir' ? path.resolve(String(value)) : value;
   };
   if (file !== undefined) {
     let doc: Record<string, unknown> = {};
@@ -452,4 +495,19 @@ export function renderConfig(config?: ServerConfig, redact = true): string {
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/** The TOML file named by --config or ALLSOURCE_CONFIG, if any. */
+export function readConfigFile(
+  file: string | undefined,
+): { path: string; text: string } | undefined {
+  const chosen = file ?? process.env.ALLSOURCE_CONFIG;
+  if (chosen === undefined || chosen === '') return undefined;
+  try {
+    return { path: chosen, text: fs.readFileSync(chosen, 'utf8') };
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read ${chosen}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }

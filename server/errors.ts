@@ -14,6 +14,7 @@ export type ServerErrorCode =
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
   | 'QUOTA_EXCEEDED'
+  | 'BACKUP_IN_PROGRESS'
   | 'INTERNAL_ERROR';
 
 interface Mapping {
@@ -45,6 +46,10 @@ export const errorTable: Record<ServerErrorCode, Mapping> = {
   LOG_UNAVAILABLE: { status: '503 Service Unavailable', close: 1011 },
   STORE_CLOSED: { status: '503 Service Unavailable', close: 1001 },
   SHUTTING_DOWN: { status: '503 Service Unavailable', close: 1001 },
+  BACKUP_INVALID: { status: '422 Unprocessable Entity', close: 1011 },
+  BACKUP_CORRUPT: { status: '422 Unprocessable Entity', close: 1011 },
+  TARGET_NOT_EMPTY: { status: '409 Conflict', close: 1008 },
+  BACKUP_IN_PROGRESS: { status: '409 Conflict', close: 1008 },
 };
 
 export class HttpError extends Error {

@@ -106,6 +106,31 @@ export const schemas: Record<string, Schema> = {
   }),
 };
 
+const backupFields = {
+  id: str,
+  created_at: str,
+  size_bytes: int,
+  raw_bytes: int,
+  files: int,
+  events: int,
+  tenants: list(obj({ tenant_id: str, last_position: int, events: int })),
+};
+schemas.Backup = obj(backupFields);
+schemas.BackupCreated = obj({
+  ...backupFields,
+  duration_ms: int,
+  verified: bool,
+  pruned: list(str),
+});
+schemas.BackupList = obj({
+  backups: list(ref('Backup')),
+  invalid: list(obj({ id: str, error: str })),
+});
+schemas.BackupVerify = obj(
+  { id: str, valid: bool, files: int, raw_bytes: int, events: int, code: str, problem: str },
+  ['id', 'valid', 'files', 'raw_bytes', 'events'],
+);
+
 interface Doc {
   summary: string;
   body?: string;
@@ -203,6 +228,16 @@ const docs: Record<string, Doc> = {
   'POST /api/v1/tenants/:id/activate': { summary: 'Activate a tenant', answer: 'Tenant' },
   'POST /api/v1/tenants/:id/deactivate': { summary: 'Deactivate a tenant', answer: 'Tenant' },
   'DELETE /api/v1/tenants/:id': { summary: 'Delete a tenant and its data', answer: 'object' },
+  'POST /api/v1/backups': {
+    summary: 'Back up every tenant while the server runs',
+    status: '201',
+    answer: 'BackupCreated',
+  },
+  'GET /api/v1/backups': { summary: 'Backups, newest first', answer: 'BackupList' },
+  'POST /api/v1/backups/:id/verify': {
+    summary: "Recompute a backup's checksums",
+    answer: 'BackupVerify',
+  },
   'GET /health': { summary: 'Liveness and storage', answer: 'Health' },
   'GET /metrics': { summary: 'Prometheus metrics (text)', answer: 'text' },
   'GET /openapi.json': { summary: 'This document', answer: 'object' },

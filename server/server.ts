@@ -8,6 +8,7 @@ import { bootstrap } from './auth/bootstrap.js';
 import { Permission, rolePermissions } from './auth/roles.js';
 import { authRoutes } from './auth/routes.js';
 import { createTokens, loadSecret } from './auth/tokens.js';
+import { backupRoutes } from './backups.js';
 import type { ServerConfig } from './config.js';
 import { HttpError } from './errors.js';
 import { entityRoutes } from './http/entities.js';
@@ -110,6 +111,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const events = eventRoutes(store, input, metrics, quotas);
   const entities = entityRoutes(store, { historyMax: 1000 }, metrics, quotas);
   const tenants = tenantRoutes(registry, store, accounts);
+  const backups = backupRoutes(store, config);
   const stats: Handler = (ex, _info, caller) => {
     const s = store.stats(caller.tenantId);
     send(
@@ -215,6 +217,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       tenants.deactivate,
     ],
     ['del', '/api/v1/tenants/:id', { permission: ManageTenants, params: 1 }, tenants.remove],
+    ['post', '/api/v1/backups', { permission: ManageTenants }, backups.create],
+    ['get', '/api/v1/backups', { permission: ManageTenants }, backups.list],
+    [
+      'post',
+      '/api/v1/backups/:id/verify',
+      { permission: ManageTenants, params: 1 },
+      backups.verify,
+    ],
     ['get', '/health', { permission: null }, health],
     ['get', '/metrics', { permission: config.metricsRequireAuth ? Metrics : null }, metricsRoute],
     ['get', '/openapi.json', { permission: null }, (ex) => send(ex, '200 OK', openApi)],

@@ -3,6 +3,7 @@
 // last one, for every tenant at once, writes each tenant's bytes with one call, and syncs the
 // touched files concurrently: one fsync per touched tenant per round, never one per append.
 import path from 'node:path';
+import type { BackupCapture } from '../backup/create.js';
 import { StoreError } from '../errors.js';
 import { initChecksum } from '../format/checksum.js';
 import type { EventView } from '../format/event_view.js';
@@ -22,6 +23,7 @@ import type {
   SubscriptionFilter,
   TenantStats,
 } from '../types.js';
+import { type CapturedFile, type CapturedLog, captureLog } from './capture.js';
 import { createCommitScheduler } from './commit_scheduler.js';
 import { resolveConfig, type StoreConfig, type StoreOptions } from './config.js';
 import { acquireLock } from './lock.js';
@@ -65,6 +67,11 @@ export interface Store {
    * of them (0 when none): a quota window read from the log itself, exact across restarts.
    */
   countSince(tenantId: string, sinceUs: number): { count: number; oldestUs: number };
+  /**
+   * Fixes what a backup copies, in one synchronous step: every log's files with their committed
+   * lengths, and the named files of the data directory (missing ones are skipped).
+   */
+  captureForBackup(extraFiles: readonly string[]): BackupCapture;
   /** Write-path counters summed over every log: group-commit rounds, writes, fsyncs, bytes. */
   counters(): StoreCounters;
   /** Makes every written byte durable now, whatever the policy. */
@@ -311,6 +318,27 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       unavailable.delete(tenantId);
       io.removeTree(path.join(tenantsDir, tenantId));
       io.fsyncDir(tenantsDir);
+    },
+    captureForBackup(extraFiles) {
+      if (closing) throw new StoreError('STORE_CLOSED', 'the store is closed');
+      for (const [id, error] of unavailable) {
+        throw new StoreError('LOG_UNAVAILABLE', `cannot back up: tenant ${id} is unavailable`, {
+          tenant: id,
+          cause: error.message,
+        });
+      }
+      const logs: CapturedLog[] = [];
+      for (const id of [...tenants.keys()].sort()) {
+        const tenant = tenants.get(id)!;
+        logs.push(captureLog(tenant.events, id, 'events', config.dataDir));
+        logs.push(captureLog(tenant.snapshots, id, 'snapshots', config.dataDir));
+      }
+      const extra: CapturedFile[] = [];
+      for (const rel of extraFiles) {
+        const data = io.readFile(path.join(config.dataDir, rel));
+        if (data !== null) extra.push({ path: rel, bytes: data.length, source: null, data });
+      }
+      return { logs, extra };
     },
     counters() {
       const sum: StoreCounters = {

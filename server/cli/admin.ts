@@ -1,6 +1,8 @@
 // Admin commands: they talk to a running server over HTTP (URL and API key from flags or the
 // environment), print tables for people or --json for scripts, and exit non-zero with the
 // server's message when it refuses.
+import http from 'node:http';
+import https from 'node:https';
 import { parseArgs } from 'node:util';
 
 export const ADMIN_HELP = `Admin commands (talk to a running server):
@@ -18,40 +20,66 @@ Common options:
   --json               print JSON instead of a table
 `;
 
-class CliError extends Error {}
+export class CliError extends Error {}
 
-interface Context {
+export interface Context {
   url: string;
   key: string;
   json: boolean;
 }
 
-async function request(
+/**
+ * One request to the server. node:http rather than fetch: fetch gives up on an answer after five
+ * minutes, and a backup of a large store may take longer than that.
+ */
+export async function request(
   ctx: Context,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<unknown> {
-  let res: Response;
+  const url = new URL(`${ctx.url}${path}`);
+  const client = url.protocol === 'https:' ? https : http;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const { status, text } = await new Promise<{ status: number; text: string }>(
+    (resolve, reject) => {
+      const req = client.request(
+        url,
+        {
+          method,
+          headers: {
+            'x-api-key': ctx.key,
+            ...(payload === undefined
+              ? { 'content-length': '0' }
+              : {
+                  'content-type': 'application/json',
+                  'content-length': Buffer.byteLength(payload),
+                }),
+          },
+        },
+        (res) => {
+          let data = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            data += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: data }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (error) => reject(new CliError(`cannot reach ${ctx.url}: ${error.message}`)));
+      req.end(payload);
+    },
+  );
+  let parsed: unknown = {};
   try {
-    res = await fetch(`${ctx.url}${path}`, {
-      method,
-      headers: {
-        'x-api-key': ctx.key,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  } catch (error) {
-    throw new CliError(
-      `cannot reach ${ctx.url}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    parsed = text === '' ? {} : JSON.parse(text);
+  } catch {
+    throw new CliError(`the server answered ${status} with a body that is not JSON`);
   }
-  const text = await res.text();
-  const parsed: unknown = text === '' ? {} : JSON.parse(text);
-  if (!res.ok) {
+  if (status < 200 || status >= 300) {
     const e = parsed as { error?: string; code?: string };
-    throw new CliError(`${e.error ?? res.statusText} (${e.code ?? res.status})`);
+    throw new CliError(`${e.error ?? `status ${status}`} (${e.code ?? status})`);
   }
   return parsed;
 }
@@ -70,7 +98,7 @@ export function table(rows: Record<string, unknown>[], columns: string[]): strin
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
-function print(
+export function print(
   ctx: Context,
   value: unknown,
   rows?: Record<string, unknown>[],
@@ -81,7 +109,7 @@ function print(
   else process.stdout.write(`${table(rows, columns)}\n`);
 }
 
-const need = (value: string | undefined, what: string): string => {
+export const need = (value: string | undefined, what: string): string => {
   if (value === undefined || value === '') throw new CliError(`${what} is required`);
   return value;
 };

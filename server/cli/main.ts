@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // The `allsource` command. `allsource serve` starts the server; the admin commands (users,
 // tenants, backups, config) come with the operations work.
-import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, renderConfig } from '../config.js';
+import { ConfigError, loadConfig, readConfigFile, renderConfig } from '../config.js';
 import { startServer } from '../server.js';
 import { TransportError } from '../uws.js';
 import { ADMIN_HELP, admin } from './admin.js';
+import { BACKUP_HELP, backupCommand } from './backup.js';
 
 const HELP = `Usage: allsource serve [options]
        allsource config generate | validate [--config <file>] | show [--config <file>]
@@ -29,18 +29,6 @@ ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD, or is generated and written to
 <data dir>/auth/bootstrap-admin-password. ALLSOURCE_BOOTSTRAP_API_KEY=ask_... registers an
 admin API key of tenant "default" at start.
 `;
-
-function readConfigFile(file: string | undefined): { path: string; text: string } | undefined {
-  const chosen = file ?? process.env.ALLSOURCE_CONFIG;
-  if (chosen === undefined || chosen === '') return undefined;
-  try {
-    return { path: chosen, text: fs.readFileSync(chosen, 'utf8') };
-  } catch (error) {
-    throw new ConfigError(
-      `cannot read ${chosen}: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-}
 
 function configCommand(argv: string[]): void {
   const { values, positionals } = parseArgs({
@@ -143,10 +131,11 @@ const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'serve') await serve(rest);
   else if (command === 'config') configCommand(rest);
+  else if (command === 'backup') await backupCommand(rest);
   else if (command === 'stats' || command === 'user' || command === 'tenant')
     await admin(command, rest);
   else {
-    process.stdout.write(`${HELP}\n${ADMIN_HELP}`);
+    process.stdout.write(`${HELP}\n${ADMIN_HELP}\n${BACKUP_HELP}`);
     if (command !== undefined && command !== '--help' && command !== '-h') process.exitCode = 2;
   }
 } catch (error) {

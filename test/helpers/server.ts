@@ -33,7 +33,12 @@ export async function startServerProcess(
   env: Record<string, string> = {},
 ): Promise<ServerProcess> {
   const proc = spawn(process.execPath, [CLI_MAIN, 'serve', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, ALLSOURCE_BOOTSTRAP_API_KEY: TEST_KEY, ...env },
+    env: {
+      ...process.env,
+      ALLSOURCE_BOOTSTRAP_API_KEY: TEST_KEY,
+      ALLSOURCE_BACKUP_DIR: path.join(dataDir, 'backups'),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,7 +1,9 @@
 // Tenant isolation on every route of the server's table: a caller of tenant B, handed every
 // identifier of tenant A (event ids, entity ids, user and key ids, the tenant id), gets none
 // of A's data back and cannot tell which of A's things exist.
+
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { defaultConfig } from '../../server/config.js';
 import { type RunningServer, startServer } from '../../server/server.js';
@@ -38,7 +40,12 @@ async function login(username: string): Promise<Record<string, string>> {
 before(async () => {
   process.env.ALLSOURCE_BOOTSTRAP_API_KEY = KEY;
   process.env.ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD = 'isolation-admin';
-  server = await startServer({ ...defaultConfig(), dataDir: dir, port: 0 });
+  server = await startServer({
+    ...defaultConfig(),
+    dataDir: dir,
+    backupDir: path.join(dir, 'backups'),
+    port: 0,
+  });
   base = `http://127.0.0.1:${server.port}`;
   for (const t of ['tenant-a', 'tenant-b']) {
     assert.equal(

@@ -1,6 +1,8 @@
 // /openapi.json against the live server: every route documented and nothing else, every
 // reference resolvable, and real responses matching their documented shapes.
+
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { defaultConfig } from '../../server/config.js';
 import { type RunningServer, startServer } from '../../server/server.js';
@@ -93,7 +95,12 @@ async function conforms(
 before(async () => {
   process.env.ALLSOURCE_BOOTSTRAP_API_KEY = KEY;
   process.env.ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD = 'openapi-admin';
-  server = await startServer({ ...defaultConfig(), dataDir: dir, port: 0 });
+  server = await startServer({
+    ...defaultConfig(),
+    dataDir: dir,
+    backupDir: path.join(dir, 'backups'),
+    port: 0,
+  });
   base = `http://127.0.0.1:${server.port}`;
   doc = (await call('GET', '/openapi.json', undefined, {})).body as typeof doc;
 });
@@ -143,6 +150,9 @@ it('answers with the shapes it documents', async () => {
   await conforms('POST', '/api/v1/auth/api-keys', '/api/v1/auth/api-keys', { name: 'doc' });
   await conforms('POST', '/api/v1/tenants', '/api/v1/tenants', { id: 'doc-t', name: 'Doc' });
   await conforms('GET', '/api/v1/tenants/:id/stats', '/api/v1/tenants/doc-t/stats');
+  const backup = await conforms('POST', '/api/v1/backups', '/api/v1/backups');
+  await conforms('GET', '/api/v1/backups', '/api/v1/backups');
+  await conforms('POST', '/api/v1/backups/:id/verify', `/api/v1/backups/${backup.id}/verify`);
   // The checker does refuse what does not match.
   assert.throws(
     () => check(doc.components.schemas.Event!, { id: 'x' }, 'control'),

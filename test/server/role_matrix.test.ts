@@ -1,6 +1,8 @@
 // Every route of the server's own table against every role: 403 exactly when the role lacks
 // the route's permission. Generated, so a new route cannot skip the check.
+
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { rolePermissions } from '../../server/auth/roles.js';
 import { defaultConfig } from '../../server/config.js';
@@ -26,7 +28,12 @@ async function call(method: string, url: string, headers: Record<string, string>
 before(async () => {
   process.env.ALLSOURCE_BOOTSTRAP_API_KEY = KEY;
   process.env.ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD = 'matrix-admin-pass';
-  server = await startServer({ ...defaultConfig(), dataDir: dir, port: 0 });
+  server = await startServer({
+    ...defaultConfig(),
+    dataDir: dir,
+    backupDir: path.join(dir, 'backups'),
+    port: 0,
+  });
   base = `http://127.0.0.1:${server.port}`;
   callers.admin = { 'x-api-key': KEY };
   for (const role of ['developer', 'readonly', 'serviceaccount']) {
