@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runBackupSuite } from './backup.js';
 import { runEngineSuites } from './engine.js';
 import { comparePeers } from './peer_figures.js';
 import { runPeers } from './peers.js';
@@ -27,6 +28,7 @@ try {
     ...(await runEngineSuites(params)),
     ...(await runServerSuites(params)),
     ...(await runFanout(params)),
+    ...(await runBackupSuite(params)),
   ];
   const peers = await runPeers(params);
   if (peers.skipped !== null) console.log(`peers skipped: ${peers.skipped}`);

@@ -35,9 +35,9 @@ function lists(
   return out;
 }
 
-export default async function seal(task: SealTask): Promise<number> {
-  await initChecksum();
-  const buf = encodeSegmentIndex({
+/** The index file's bytes for a task (also used by a backup that meets a seal in progress). */
+export function encodeSealTask(task: SealTask): Buffer {
+  return encodeSegmentIndex({
     basePosition: task.basePosition,
     count: task.count,
     logBytes: task.logBytes,
@@ -48,6 +48,11 @@ export default async function seal(task: SealTask): Promise<number> {
     types: lists(task.typeHeads, task.previousForType, task.relPositions),
     ids: new Map(task.ids),
   });
+}
+
+export default async function seal(task: SealTask): Promise<number> {
+  await initChecksum();
+  const buf = encodeSealTask(task);
   await createNodeIo().writeFileAtomic(task.indexPath, buf);
   return buf.length;
 }

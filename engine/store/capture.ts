@@ -6,6 +6,7 @@ import path from 'node:path';
 import { encodeCheckpoint } from '../format/checkpoint.js';
 import { CHECKPOINT_NAME } from '../format/names.js';
 import type { Log } from '../log/log.js';
+import { encodeSealTask } from '../log/seal_worker.js';
 
 /** One file of a capture: `bytes` of `source` on disk, or `data` held in memory. */
 export interface CapturedFile {
@@ -24,6 +25,10 @@ export interface CapturedLog {
   files: CapturedFile[];
 }
 
+function indexFile(rel: string, data: Buffer): CapturedFile {
+  return { path: rel, bytes: data.length, source: null, data };
+}
+
 export function captureLog(
   log: Log,
   tenant: string,
@@ -39,16 +44,15 @@ export function captureLog(
       source: segment.logPath,
       data: null,
     });
-    // A sealed segment whose index file is written (its in-memory index is gone) has a final
-    // index; one still being sealed is left out and rebuilt when the restored store opens.
-    if (segment !== log.active && segment.active === null) {
-      files.push({
-        path: rel(segment.indexPath),
-        bytes: -1,
-        source: segment.indexPath,
-        data: null,
-      });
-    }
+    if (segment === log.active) continue;
+    // A sealed segment has a final index: on disk once written (its in-memory index is then
+    // dropped), else encoded now from the in-memory one, as the sealing thread would.
+    const index = segment.active;
+    files.push(
+      index === null
+        ? { path: rel(segment.indexPath), bytes: -1, source: segment.indexPath, data: null }
+        : indexFile(rel(segment.indexPath), encodeSealTask(index.sealTask(segment.indexPath))),
+    );
   }
   const checkpoint = encodeCheckpoint({ ...log.totals });
   files.push({

@@ -25,7 +25,7 @@ export const BACKUP_HELP = `Backups:
   allsource backup list [--backup-dir <dir>]
   allsource backup verify <id> [--backup-dir <dir>]
   allsource backup restore <id> --data-dir <empty dir> [--to-position <n>]
-                           [--to-time <RFC 3339>] [--force] [--backup-dir <dir>]
+                           [--to-time <RFC 3339>] [--force] [--open-check] [--backup-dir <dir>]
   allsource backup prune [--keep <n>] [--backup-dir <dir>]
 With --backup-dir (and always for restore and prune) the command reads the backup directory
 itself: --backup-dir, else [backup] dir of --config, else ALLSOURCE_BACKUP_DIR, else ./backups.
@@ -80,6 +80,7 @@ export async function backupCommand(argv: string[]): Promise<void> {
       'to-time': { type: 'string' },
       keep: { type: 'string' },
       force: { type: 'boolean', default: false },
+      'open-check': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -181,6 +182,7 @@ export async function backupCommand(argv: string[]): Promise<void> {
         id: target,
         dataDir,
         force: values.force,
+        openCheck: values['open-check'],
         ...(toPosition === undefined ? {} : { toPosition }),
         ...(toTimeUs === undefined ? {} : { toTimeUs }),
         onProgress: bar.update,

@@ -215,7 +215,7 @@ describe('backups', () => {
       (e) => isStoreError(e, 'LOG_UNAVAILABLE'),
     );
     fs.rmSync(path.join(busy, 'LOCK'));
-    await restoreBackup({ backupDir: backups, id, dataDir: busy, force: true });
+    await restoreBackup({ backupDir: backups, id, dataDir: busy, force: true, openCheck: true });
     const reopened = await openTiny(busy);
     t.after(() => reopened.close());
     assert.equal(reopened.stats('default').totalEvents, 15);
