@@ -15,7 +15,10 @@ export { createNodeIo, type Io } from './io/io.js';
 export { type Limits, limits } from './limits.js';
 export type { Logger } from './log/open.js';
 export {
+  type CompactionRun,
+  type CompactionStats,
   openStore,
+  type RetentionPolicy,
   type Store,
   type StoreConfig,
   type StoreCounters,

@@ -46,6 +46,8 @@ export const limits = {
   fsyncIntervalMsDefault: 100,
   /** Snapshot state JSON ceiling. */
   snapshotBytesMax: 16 * MiB,
+  /** Background compaction passes run this often by default (0 would mean on demand only). */
+  compactionIntervalMsDefault: 10 * 60 * 1000,
   /** Raw bytes per gzip member of a backup archive: the unit of parallel work and of damage. */
   backupBlockBytes: 1 * MiB,
   /** Backup blocks compressed or inflated at once (the thread pool has four threads). */

@@ -33,6 +33,8 @@ export interface BackupCapture {
   logs: CapturedLog[];
   /** Files beside the logs (the server's users, keys and tenants), read at capture time. */
   extra: CapturedFile[];
+  /** Lets compaction change the captured files again; called once the copy is done. */
+  release?: () => void;
 }
 
 export interface CreateBackupOptions {
@@ -77,6 +79,17 @@ export function summarize(manifest: Manifest, durationMs = 0): BackupSummary {
 }
 
 export async function createBackup(
+  capture: BackupCapture,
+  options: CreateBackupOptions,
+): Promise<BackupSummary> {
+  try {
+    return await writeBackup(capture, options);
+  } finally {
+    capture.release?.();
+  }
+}
+
+async function writeBackup(
   capture: BackupCapture,
   options: CreateBackupOptions,
 ): Promise<BackupSummary> {

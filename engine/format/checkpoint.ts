@@ -9,11 +9,14 @@
 //  32 u32 entity count, 36 u32 type count
 //  40 entities: u8 id length, id (UTF-8), u32 version, u64 first position, u64 last position
 //     types:    u8 length, type, u32 count, u64 first position, u64 last position
+//     format 2: u32 erased count, then u8 id length, id, u64 tombstone position
 import { checksum64 } from './checksum.js';
 import { readU64, writeU64 } from './u64.js';
 
 const MAGIC = 0x43455341; // 'ASEC'
-const FORMAT = 1;
+const FORMAT = 2;
+/** Format 1 had no erased table; it is still read. */
+const FORMAT_V1 = 1;
 const HEADER_BYTES = 40;
 const ENTRY_FIXED_BYTES = 1 + 4 + 8 + 8;
 
@@ -34,12 +37,16 @@ export interface Checkpoint {
   totalIngested: number;
   entities: Map<string, EntityState>;
   types: Map<string, TypeState>;
+  /** Erased entities: entity id to the position of its tombstone. */
+  erased: Map<string, number>;
 }
 
 export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
   let size = HEADER_BYTES;
   for (const key of checkpoint.entities.keys()) size += ENTRY_FIXED_BYTES + Buffer.byteLength(key);
   for (const key of checkpoint.types.keys()) size += ENTRY_FIXED_BYTES + Buffer.byteLength(key);
+  size += 4;
+  for (const key of checkpoint.erased.keys()) size += 1 + Buffer.byteLength(key) + 8;
   const buf = Buffer.alloc(size);
   buf.writeUInt32LE(MAGIC, 8);
   buf.writeUInt16LE(FORMAT, 12);
@@ -59,6 +66,14 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
   };
   for (const [key, s] of checkpoint.entities) put(key, s.version, s.firstPosition, s.lastPosition);
   for (const [key, s] of checkpoint.types) put(key, s.count, s.firstPosition, s.lastPosition);
+  buf.writeUInt32LE(checkpoint.erased.size, at);
+  at += 4;
+  for (const [key, position] of checkpoint.erased) {
+    const length = buf.write(key, at + 1, 'utf8');
+    buf[at] = length;
+    writeU64(buf, position, at + 1 + length);
+    at += 1 + length + 8;
+  }
   buf.writeBigUInt64LE(checksum64(buf.subarray(8)), 0);
   return buf;
 }
@@ -67,7 +82,8 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
 export function decodeCheckpoint(buf: Buffer): Checkpoint | string {
   if (buf.length < HEADER_BYTES) return 'truncated';
   if (buf.readUInt32LE(8) !== MAGIC) return 'bad magic';
-  if (buf.readUInt16LE(12) !== FORMAT) return `unknown format ${buf.readUInt16LE(12)}`;
+  const format = buf.readUInt16LE(12);
+  if (format !== FORMAT && format !== FORMAT_V1) return `unknown format ${format}`;
   if (checksum64(buf.subarray(8)) !== buf.readBigUInt64LE(0)) return 'checksum mismatch';
   const entities = new Map<string, EntityState>();
   const types = new Map<string, TypeState>();
@@ -97,11 +113,24 @@ export function decodeCheckpoint(buf: Buffer): Checkpoint | string {
     if (e === null) return 'truncated type table';
     types.set(e[0], { count: e[1], firstPosition: e[2], lastPosition: e[3] });
   }
+  const erased = new Map<string, number>();
+  if (format === FORMAT) {
+    if (at + 4 > buf.length) return 'truncated erased table';
+    let n = buf.readUInt32LE(at);
+    at += 4;
+    for (; n > 0; n--) {
+      const length = buf[at];
+      if (length === undefined || at + 1 + length + 8 > buf.length) return 'truncated erased table';
+      erased.set(buf.toString('utf8', at + 1, at + 1 + length), readU64(buf, at + 1 + length));
+      at += 1 + length + 8;
+    }
+  }
   if (at !== buf.length) return 'trailing bytes';
   return {
     coveredPosition: readU64(buf, 16),
     totalIngested: readU64(buf, 24),
     entities,
     types,
+    erased,
   };
 }

@@ -29,3 +29,12 @@ export const EVENTS_DIR = 'events';
 export const SNAPSHOTS_DIR = 'snapshots';
 export const TENANTS_DIR = 'tenants';
 export const LOCK_NAME = 'LOCK';
+
+/** Event types the store writes itself; appends may not use the prefix. */
+export const SYSTEM_TYPE_PREFIX = 'allsource.';
+/**
+ * The tombstone of an erased entity. Its entity's events before it are hidden from every read at
+ * once and removed from disk by the next compaction; the tombstone itself stays, as the record
+ * that the entity was erased.
+ */
+export const ERASE_EVENT_TYPE = 'allsource.entity_erased';

@@ -158,3 +158,14 @@ export function recordFollowers(buf: Buffer, offset: number): number {
 export function recordLengthAt(buf: Buffer, offset: number): number {
   return buf.readUInt32LE(offset + Field.Length);
 }
+
+/**
+ * Rewrites a record's followers count and checksum in place. Compaction uses it when it drops
+ * some records of a batch: the batch's survivors stay one batch, still whole.
+ */
+export function setRecordFollowers(buf: Buffer, offset: number, followers: number): void {
+  buf.writeUInt16LE(followers, offset + Field.Followers);
+  const length = recordLengthAt(buf, offset);
+  const sum = checksum64(buf.subarray(offset + Field.Length, offset + length));
+  buf.writeBigUInt64LE(sum, offset + Field.Checksum);
+}

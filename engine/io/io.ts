@@ -17,6 +17,8 @@ export interface Io {
   /** Writes to `file.tmp`, fsyncs it, renames it into place, fsyncs the directory. */
   writeFileAtomic(file: string, data: Uint8Array): Promise<void>;
   unlink(file: string): void;
+  /** Renames a file over another, synchronously. */
+  rename(from: string, to: string): void;
   /** Removes a directory and everything under it. */
   removeTree(dir: string): void;
   fsyncDir(dir: string): void;
@@ -91,6 +93,7 @@ export function createNodeIo(): Io {
       fsyncDirectory(path.dirname(file));
     },
     unlink: (file) => fs.rmSync(file, { force: true }),
+    rename: (from, to) => fs.renameSync(from, to),
     removeTree: (dir) => fs.rmSync(dir, { recursive: true, force: true }),
     fsyncDir: fsyncDirectory,
     openAppend: (file) => fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644),

@@ -36,6 +36,8 @@ export class Log {
   queue: PendingAppend[] = [];
   /** Set by a failure that left the file in an unknown state: appends stop, reads go on. */
   failure: StoreError | null = null;
+  /** Erasures compaction has carried out on disk: entity id to tombstone position. */
+  readonly erasuresDone = new Map<string, number>();
   /** Write-path counters, read by metrics and benchmarks. */
   readonly counters = { writes: 0, fsyncs: 0, bytesWritten: 0, fsyncMicrosTotal: 0 };
   private waiters: Waiter[] = [];
@@ -62,12 +64,14 @@ export class Log {
     return this.segments[this.segments.length - 1]!;
   }
 
+  /**
+   * The last position ever assigned. An empty active segment's base is one past it (a roll
+   * starts the next segment there), which stays true when compaction has removed every event
+   * before it: positions are never reused.
+   */
   get lastPosition(): number {
-    for (let s = this.segments.length - 1; s >= 0; s--) {
-      const segment = this.segments[s]!;
-      if (segment.count > 0) return segment.lastPosition;
-    }
-    return 0;
+    const active = this.active;
+    return active.count > 0 ? active.lastPosition : active.basePosition - 1;
   }
 
   get lastTimestampUs(): number {
@@ -128,6 +132,16 @@ export class Log {
       }
     }
     return null;
+  }
+
+  /** Seals the active segment now if it holds events (see RoundWriter.rollNow). */
+  rollNow(): Promise<void> {
+    return this.writer.rollNow();
+  }
+
+  /** Settles when the seals started so far have finished (index files written). */
+  get sealed(): Promise<void> {
+    return this.writer.sealed;
   }
 
   /** Rounds prepared and not yet settled. */

@@ -3,6 +3,7 @@
 // active (last) segment. A torn tail is truncated; damage anywhere else stops the open with the
 // file and offset, because truncating there would drop acknowledged events.
 import path from 'node:path';
+import { finishSwap } from '../compaction/swap.js';
 import { corruption, StoreError } from '../errors.js';
 import { decodeCheckpoint } from '../format/checkpoint.js';
 import { CHECKPOINT_NAME, parseSegmentLogName } from '../format/names.js';
@@ -176,6 +177,8 @@ async function openSegments(
   logger: Logger,
 ): Promise<OpenedLog & { checkpointPosition: number }> {
   io.mkdirp(dir);
+  const swap = finishSwap(io, dir);
+  if (swap !== 'none') logger.warn(`compaction interrupted by a crash: ${swap}`, { dir });
   const names = io.readdir(dir);
   for (const name of names) if (name.endsWith('.tmp')) io.unlink(path.join(dir, name));
   const bases = names

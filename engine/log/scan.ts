@@ -61,7 +61,8 @@ class BlockReader {
 
 /**
  * Verifies records from `fromOffset` to the end of the file. `previousPosition` is the last
- * position before this segment: positions must rise, and rise by one inside a batch.
+ * position before this segment: positions must rise, and a batch's followers counts must count
+ * down to zero.
  */
 export function scanSegment(
   io: Io,
@@ -99,10 +100,9 @@ export function scanSegment(
     const followers = recordFollowers(buf, at);
     const previous =
       batch.length > 0 ? recordPosition(batch[batch.length - 1]!.view.bytes, 0) : lastPosition;
+    // Positions rise; inside a batch by one, unless compaction dropped some of its records.
     const inBatch = expectFollowers >= 0;
-    if (
-      inBatch ? position !== previous + 1 || followers !== expectFollowers : position <= previous
-    ) {
+    if (position <= previous || (inBatch && followers !== expectFollowers)) {
       return {
         validBytes,
         lastPosition,

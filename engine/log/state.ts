@@ -2,12 +2,19 @@
 // type counts and spans. It grows with entities and types, never with events.
 import type { Checkpoint } from '../format/checkpoint.js';
 import type { EventView } from '../format/event_view.js';
+import { ERASE_EVENT_TYPE } from '../format/names.js';
 
 /** The totals a log keeps are exactly what its checkpoint records. */
 export type LogTotals = Checkpoint;
 
 export function emptyTotals(): LogTotals {
-  return { coveredPosition: 0, totalIngested: 0, entities: new Map(), types: new Map() };
+  return {
+    coveredPosition: 0,
+    totalIngested: 0,
+    entities: new Map(),
+    types: new Map(),
+    erased: new Map(),
+  };
 }
 
 export function applyEvent(
@@ -32,6 +39,13 @@ export function applyEvent(
     type.lastPosition = position;
   }
   totals.totalIngested++;
+  if (eventType === ERASE_EVENT_TYPE) totals.erased.set(entityId, position);
+}
+
+/** True when the event belongs to an entity erased after it: hidden, and gone at compaction. */
+export function isErased(totals: LogTotals, entityId: string, position: number): boolean {
+  const before = totals.erased.get(entityId);
+  return before !== undefined && position < before;
 }
 
 export function applyView(totals: LogTotals, view: EventView): void {

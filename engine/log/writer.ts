@@ -253,6 +253,31 @@ export class RoundWriter {
       });
   }
 
+  /**
+   * Seals the active segment now, if it holds anything, once the rounds in flight have settled.
+   * Compaction asks for this when the active segment holds events it must remove (erased or
+   * past retention): only sealed segments are ever rewritten.
+   */
+  async rollNow(): Promise<void> {
+    while (this.barrier !== null) await this.barrier;
+    let release = (): void => {};
+    const barrier = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.barrier = barrier;
+    try {
+      await this.tail;
+      const active = this.log.active;
+      if (this.log.failure !== null || active.count === 0) return;
+      // Rounds prepared but not yet written take positions after the committed ones, so the
+      // new segment's base is below all of them.
+      await this.roll(active.lastPosition + 1);
+    } finally {
+      if (this.barrier === barrier) this.barrier = null;
+      release();
+    }
+  }
+
   /** Settles when every seal started so far has finished. */
   get sealed(): Promise<void> {
     return this.sealing;

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { encodeCheckpoint } from '../format/checkpoint.js';
 import { CHECKPOINT_NAME } from '../format/names.js';
+import type { Io } from '../io/io.js';
 import type { Log } from '../log/log.js';
 import { encodeSealTask } from '../log/seal_worker.js';
 
@@ -68,4 +69,25 @@ export function captureLog(
     events: log.totals.totalIngested,
     files,
   };
+}
+
+/** Every tenant's logs (sorted by tenant id) and the named extra files, in one synchronous step. */
+export function captureStore(
+  tenants: ReadonlyMap<string, { events: Log; snapshots: Log }>,
+  dataDir: string,
+  io: Io,
+  extraFiles: readonly string[],
+): { logs: CapturedLog[]; extra: CapturedFile[] } {
+  const logs: CapturedLog[] = [];
+  for (const id of [...tenants.keys()].sort()) {
+    const tenant = tenants.get(id)!;
+    logs.push(captureLog(tenant.events, id, 'events', dataDir));
+    logs.push(captureLog(tenant.snapshots, id, 'snapshots', dataDir));
+  }
+  const extra: CapturedFile[] = [];
+  for (const rel of extraFiles) {
+    const data = io.readFile(path.join(dataDir, rel));
+    if (data !== null) extra.push({ path: rel, bytes: data.length, source: null, data });
+  }
+  return { logs, extra };
 }

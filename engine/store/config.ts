@@ -6,6 +6,7 @@ import type { Io } from '../io/io.js';
 import { limits } from '../limits.js';
 import type { Logger } from '../log/open.js';
 import type { FsyncPolicy } from '../types.js';
+import { checkRetention, type RetentionPolicy } from './compactor.js';
 import type { ValidationLimits } from './validate.js';
 
 export interface StoreOptions {
@@ -17,8 +18,14 @@ export interface StoreOptions {
   payloadBytesMax?: number;
   metadataBytesMax?: number;
   batchEventsMax?: number;
+  /** The store's default retention of events; tenants may override it. Default: keep all. */
+  retention?: RetentionPolicy;
+  /** Milliseconds between background compaction passes; 0 runs them only on demand. */
+  compactionIntervalMs?: number;
   io?: Io;
   logger?: Logger;
+  /** Test hook: called at each step of a compaction swap. */
+  compactionStep?: (name: 'rewritten' | 'decided' | 'renamed' | 'removed') => void;
 }
 
 export interface StoreConfig extends ValidationLimits {
@@ -27,6 +34,8 @@ export interface StoreConfig extends ValidationLimits {
   fsyncIntervalMs: number;
   segmentBytesMax: number;
   cacheBytes: number;
+  retention: RetentionPolicy;
+  compactionIntervalMs: number;
 }
 
 export function resolveConfig(options: StoreOptions): StoreConfig {
@@ -39,6 +48,8 @@ export function resolveConfig(options: StoreOptions): StoreConfig {
     payloadBytesMax: options.payloadBytesMax ?? limits.payloadBytesMaxDefault,
     metadataBytesMax: options.metadataBytesMax ?? limits.metadataBytesMaxDefault,
     batchEventsMax: options.batchEventsMax ?? limits.batchEventsMaxDefault,
+    retention: options.retention ?? { maxAgeMs: 0, maxBytes: 0 },
+    compactionIntervalMs: options.compactionIntervalMs ?? limits.compactionIntervalMsDefault,
   };
   const bad = (message: string): never => {
     throw new StoreError('VALIDATION_ERROR', `store option ${message}`);
@@ -61,5 +72,13 @@ export function resolveConfig(options: StoreOptions): StoreConfig {
     bad(`batchEventsMax must be 1..${limits.batchEventsMaxCeiling}`);
   }
   if (!(config.cacheBytes >= limits.chunkBytes)) bad(`cacheBytes must be >= ${limits.chunkBytes}`);
+  if (!(Number.isSafeInteger(config.compactionIntervalMs) && config.compactionIntervalMs >= 0)) {
+    bad('compactionIntervalMs must be a whole number >= 0');
+  }
+  try {
+    config.retention = checkRetention(config.retention);
+  } catch (error) {
+    bad((error as Error).message);
+  }
   return config;
 }

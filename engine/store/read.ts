@@ -16,6 +16,7 @@ import {
   type Segment,
   type SegmentContext,
 } from '../log/segment.js';
+import { isErased } from '../log/state.js';
 import type { ReadQuery, ReadResult } from '../types.js';
 
 interface Plan {
@@ -75,6 +76,9 @@ function plan(log: Log, query: ReadQuery): Plan | null {
     return true;
   };
   if (p.entity !== null && !narrow(log.totals.entities.get(p.entity))) return null;
+  // An erased entity's events before its tombstone are hidden: start at the tombstone.
+  const erasedAt = p.entity === null ? undefined : log.totals.erased.get(p.entity);
+  if (erasedAt !== undefined) p.lo = Math.max(p.lo, erasedAt);
   if (p.type !== null && !narrow(log.totals.types.get(p.type))) return null;
   if (query.eventTypePrefix !== undefined) {
     let first = Number.MAX_SAFE_INTEGER;
@@ -155,6 +159,8 @@ export function readLog(log: Log, query: ReadQuery, ctx: SegmentContext): ReadRe
   if (p === null) return { events, hasMore: false, nextPosition: null };
   const segments = segmentsInSpan(log, p);
   if (desc) segments.reverse();
+  // Only a log with erased entities pays for the check, one map lookup per event.
+  const erased = log.totals.erased.size > 0 ? log.totals : null;
   let hasMore = false;
   outer: for (const segment of segments) {
     const view = indexView(segment, ctx);
@@ -171,6 +177,7 @@ export function readLog(log: Log, query: ReadQuery, ctx: SegmentContext): ReadRe
       if (i >= view.count || view.relPosition(i) !== rel) continue;
       const event = readRecord(segment, view, i, ctx);
       if (!matches(event, p, entityExact)) continue;
+      if (erased !== null && isErased(erased, event.entityId, event.position)) continue;
       if (skip > 0) {
         skip--;
         continue;

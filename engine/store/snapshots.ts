@@ -34,7 +34,12 @@ export function listSnapshots(read: Reader, entityId: string): SnapshotInfo[] {
   const out: SnapshotInfo[] = [];
   let after = 0;
   for (;;) {
-    const page = read({ entityId, afterPosition: after, limit: limits.readLimitMax });
+    const page = read({
+      entityId,
+      eventTypePrefix: SNAPSHOT_TYPE_PREFIX,
+      afterPosition: after,
+      limit: limits.readLimitMax,
+    });
     for (const view of page.events) out.push(snapshotInfo(view));
     if (!page.hasMore || page.nextPosition === null) return out;
     after = page.nextPosition;
@@ -49,7 +54,13 @@ export function latestSnapshot(
 ): { info: SnapshotInfo; state: Buffer } | null {
   let before: number | undefined;
   for (;;) {
-    const page = read({ entityId, order: 'desc', afterPosition: before, limit: 100 });
+    const page = read({
+      entityId,
+      eventTypePrefix: SNAPSHOT_TYPE_PREFIX,
+      order: 'desc',
+      afterPosition: before,
+      limit: 100,
+    });
     for (const view of page.events) {
       const info = snapshotInfo(view);
       if (info.asOfPosition <= maxPosition) return { info, state: Buffer.from(view.payload) };

@@ -3,95 +3,50 @@
 // last one, for every tenant at once, writes each tenant's bytes with one call, and syncs the
 // touched files concurrently: one fsync per touched tenant per round, never one per append.
 import path from 'node:path';
-import type { BackupCapture } from '../backup/create.js';
 import { StoreError } from '../errors.js';
 import { initChecksum } from '../format/checksum.js';
 import type { EventView } from '../format/event_view.js';
-import { isValidTenantId, SNAPSHOTS_DIR, TENANTS_DIR } from '../format/names.js';
+import { ERASE_EVENT_TYPE, isValidTenantId, SNAPSHOTS_DIR, TENANTS_DIR } from '../format/names.js';
 import { createNodeIo } from '../io/io.js';
 import { createReadCache, type ReadCache } from '../log/cache.js';
 import { Log, type LogConfig } from '../log/log.js';
 import type { Logger } from '../log/open.js';
 import { createSealer } from '../log/sealer.js';
-import type {
-  AppendEvent,
-  AppendResult,
-  ReadQuery,
-  ReadResult,
-  SnapshotInfo,
-  SnapshotInput,
-  SubscriptionFilter,
-  TenantStats,
-} from '../types.js';
-import { type CapturedFile, type CapturedLog, captureLog } from './capture.js';
+import { isErased } from '../log/state.js';
+import type { AppendEvent, AppendResult, ReadQuery, ReadResult } from '../types.js';
+import { captureStore } from './capture.js';
 import { createCommitScheduler } from './commit_scheduler.js';
+import {
+  type CompactionRun,
+  type CompactionStats,
+  createCompactor,
+  type RetentionPolicy,
+} from './compactor.js';
 import { resolveConfig, type StoreConfig, type StoreOptions } from './config.js';
 import { acquireLock } from './lock.js';
 import { countSince, readLog } from './read.js';
 import { latestSnapshot, listSnapshots, snapshotMetadata } from './snapshots.js';
-import { createSubscription, type Subscription } from './subscription.js';
+import type { Store, StoreCounters } from './store_api.js';
+import { createSubscription } from './subscription.js';
 import { checkAppend, checkEntityId } from './validate.js';
 
-export type { StoreConfig, StoreOptions };
+export type {
+  CompactionRun,
+  CompactionStats,
+  RetentionPolicy,
+  Store,
+  StoreConfig,
+  StoreCounters,
+  StoreOptions,
+};
 
-export interface Store {
-  readonly config: Readonly<StoreConfig>;
-  /** Appends one atomic batch to a tenant's log; resolves once committed per the fsync policy. */
-  append(tenantId: string, events: readonly AppendEvent[]): Promise<AppendResult[]>;
-  read(tenantId: string, query: ReadQuery): ReadResult<EventView>;
-  getEvent(tenantId: string, eventId: string): EventView | null;
-  entityVersion(tenantId: string, entityId: string): number;
-  /** A cursor after `afterPosition`; creates the tenant's log when it has none yet. */
-  subscribe(
-    tenantId: string,
-    filter: SubscriptionFilter,
-    afterPosition: number,
-  ): Promise<Subscription>;
-  putSnapshot(tenantId: string, input: SnapshotInput): Promise<SnapshotInfo>;
-  listSnapshots(tenantId: string, entityId: string): SnapshotInfo[];
-  /** The newest snapshot of the entity covering at most `maxPosition`, with its state bytes. */
-  latestSnapshot(
-    tenantId: string,
-    entityId: string,
-    maxPosition?: number,
-  ): { info: SnapshotInfo; state: Buffer } | null;
-  stats(tenantId: string): TenantStats;
-  tenantIds(): string[];
-  /**
-   * Deletes a tenant's logs and files. Appends already queued for it finish first; later ones
-   * for the same id start a new, empty log.
-   */
-  deleteTenant(tenantId: string): Promise<void>;
-  /**
-   * Events of a tenant with a timestamp at or after `sinceUs`, and the timestamp of the oldest
-   * of them (0 when none): a quota window read from the log itself, exact across restarts.
-   */
-  countSince(tenantId: string, sinceUs: number): { count: number; oldestUs: number };
-  /**
-   * Fixes what a backup copies, in one synchronous step: every log's files with their committed
-   * lengths, and the named files of the data directory (missing ones are skipped).
-   */
-  captureForBackup(extraFiles: readonly string[]): BackupCapture;
-  /** Write-path counters summed over every log: group-commit rounds, writes, fsyncs, bytes. */
-  counters(): StoreCounters;
-  /** Makes every written byte durable now, whatever the policy. */
-  sync(): Promise<void>;
-  close(): Promise<void>;
-}
+const ERASE_PAYLOAD = Buffer.from('{"erased":true}');
 
 const stderrLogger: Logger = {
   warn: (message, fields) =>
     process.stderr.write(`${JSON.stringify({ level: 'warn', message, ...fields })}\n`),
   info: () => {},
 };
-
-export interface StoreCounters {
-  rounds: number;
-  writes: number;
-  fsyncs: number;
-  bytesWritten: number;
-  fsyncMicrosTotal: number;
-}
 
 interface Tenant {
   events: Log;
@@ -185,6 +140,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 
   const scheduler = createCommitScheduler();
 
+  /** Backups copying files right now: compaction waits for them to finish. */
+  let fileHolds = 0;
+
   /** Appends between their first check and their place in a queue; close waits for them. */
   let entering = 0;
 
@@ -209,8 +167,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     })();
   }
 
-  function enqueue(log: Log, events: readonly AppendEvent[]): Promise<AppendResult[]> {
-    const checked = checkAppend(events, config);
+  function enqueue(
+    log: Log,
+    events: readonly AppendEvent[],
+    system = false,
+  ): Promise<AppendResult[]> {
+    const checked = checkAppend(events, config, system);
     return new Promise((resolve, reject) => {
       log.queue.push({ events: checked, resolve, reject });
       scheduler.touch(log);
@@ -231,6 +193,19 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   }
 
   const read = (log: Log, query: ReadQuery) => readLog(log, query, logConfig);
+  const compactor = createCompactor({
+    logs: () => [...tenants.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+    context: {
+      io,
+      cache,
+      logger,
+      segmentBytesMax: config.segmentBytesMax,
+      mayChangeFiles: () => !closing && fileHolds === 0,
+      ...(options.compactionStep === undefined ? {} : { step: options.compactionStep }),
+    },
+    retention: config.retention,
+    intervalMs: config.compactionIntervalMs,
+  });
   const emptyRead: ReadResult<EventView> = { events: [], hasMore: false, nextPosition: null };
 
   const store: Store = {
@@ -244,7 +219,24 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     },
     getEvent(tenantId, eventId) {
       const tenant = existing(tenantId);
-      return tenant === null ? null : tenant.events.findById(eventId);
+      const found = tenant === null ? null : tenant.events.findById(eventId);
+      if (found === null || isErased(tenant!.events.totals, found.entityId, found.position)) {
+        return null;
+      }
+      return found;
+    },
+    async eraseEntity(tenantId, entityId) {
+      checkEntityId(entityId);
+      const tenant = existing(tenantId);
+      if (tenant === null || !tenant.events.totals.entities.has(entityId)) {
+        throw new StoreError('NOT_FOUND', `no entity ${entityId}`, { entityId });
+      }
+      const tombstone = [{ eventType: ERASE_EVENT_TYPE, entityId, payload: ERASE_PAYLOAD }];
+      const [result] = await admit(tenantId, (t) => enqueue(t.events, tombstone, true));
+      if (tenant.snapshots.totals.entities.has(entityId)) {
+        await admit(tenantId, (t) => enqueue(t.snapshots, tombstone, true));
+      }
+      return result!;
     },
     entityVersion(tenantId, entityId) {
       return existing(tenantId)?.events.entityVersion(entityId) ?? 0;
@@ -327,18 +319,20 @@ export async function openStore(options: StoreOptions): Promise<Store> {
           cause: error.message,
         });
       }
-      const logs: CapturedLog[] = [];
-      for (const id of [...tenants.keys()].sort()) {
-        const tenant = tenants.get(id)!;
-        logs.push(captureLog(tenant.events, id, 'events', config.dataDir));
-        logs.push(captureLog(tenant.snapshots, id, 'snapshots', config.dataDir));
-      }
-      const extra: CapturedFile[] = [];
-      for (const rel of extraFiles) {
-        const data = io.readFile(path.join(config.dataDir, rel));
-        if (data !== null) extra.push({ path: rel, bytes: data.length, source: null, data });
-      }
-      return { logs, extra };
+      // Compaction leaves the captured files alone until the backup releases them.
+      fileHolds++;
+      let held = true;
+      const release = () => {
+        if (held) fileHolds--;
+        held = false;
+      };
+      return { ...captureStore(tenants, config.dataDir, io, extraFiles), release };
+    },
+    compact: () => compactor.run(),
+    compactionStats: () => compactor.stats(),
+    setRetention(tenantId, policy) {
+      checkTenantId(tenantId);
+      compactor.setRetention(tenantId, policy);
     },
     counters() {
       const sum: StoreCounters = {
@@ -363,6 +357,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       if (closing) return;
       closing = true;
       if (syncTimer !== null) clearInterval(syncTimer);
+      await compactor.close();
       // Let appends already under way finish: their callers were promised an answer.
       while (entering > 0 || !scheduler.idle) await scheduler.drain();
       for (const tenant of tenants.values()) {

@@ -1,6 +1,7 @@
 // Checks of one append's events against the event model and the configured limits. Pure: no
 // store state is read here, so everything it rejects is rejected before any round starts.
 import { StoreError } from '../errors.js';
+import { SYSTEM_TYPE_PREFIX } from '../format/names.js';
 import { limits } from '../limits.js';
 import type { CheckedEvent } from '../log/round.js';
 import type { AppendEvent } from '../types.js';
@@ -82,7 +83,11 @@ function checkExpected(value: unknown, index: number): number {
   return value;
 }
 
-export function checkAppend(events: readonly AppendEvent[], max: ValidationLimits): CheckedEvent[] {
+export function checkAppend(
+  events: readonly AppendEvent[],
+  max: ValidationLimits,
+  system = false,
+): CheckedEvent[] {
   if (!Array.isArray(events) || events.length === 0) {
     throw invalid('an append needs at least one event', 'events', 0);
   }
@@ -98,6 +103,13 @@ export function checkAppend(events: readonly AppendEvent[], max: ValidationLimit
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
     const eventType = checkEventType(event.eventType, i);
+    if (!system && eventType.startsWith(SYSTEM_TYPE_PREFIX)) {
+      throw invalid(
+        `event types starting with "${SYSTEM_TYPE_PREFIX}" are reserved for the store`,
+        'event_type',
+        i,
+      );
+    }
     const entityId = checkEntityId(event.entityId, i);
     const clientId = event.id !== undefined;
     // Generated ids are made once the position is known (see format/event_id.ts).

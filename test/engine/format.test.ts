@@ -168,8 +168,9 @@ describe('on-disk formats', () => {
       totalIngested: 3,
       entities: new Map([['order-1', { version: 2, firstPosition: 1, lastPosition: 2 }]]),
       types: new Map([['order.placed', { count: 2, firstPosition: 1, lastPosition: 3 }]]),
+      erased: new Map([['order-9', 3]]),
     });
-    assert.deepEqual(checkpoint, golden('checkpoint-v1.ckpt', checkpoint));
+    assert.deepEqual(checkpoint, golden('checkpoint-v2.ckpt', checkpoint));
     const back = decodeCheckpoint(checkpoint);
     assert.ok(typeof back !== 'string');
     assert.deepEqual(back.entities.get('order-1'), {
@@ -177,6 +178,11 @@ describe('on-disk formats', () => {
       firstPosition: 1,
       lastPosition: 2,
     });
+    assert.deepEqual([...back.erased], [['order-9', 3]]);
+    // Format 1 files (no erased table) are still read.
+    const v1 = decodeCheckpoint(fs.readFileSync(`${fixtures}checkpoint-v1.ckpt`));
+    assert.ok(typeof v1 !== 'string', String(v1));
+    assert.deepEqual([v1.entities.size, v1.erased.size], [1, 0]);
   });
 
   it('makes generated ids that are UUIDv8 and carry their position', () => {
