@@ -35,6 +35,9 @@ export interface ServerConfig {
   rateLimitEnabled: boolean;
   defaultTenantRateTier: string;
   metricsRequireAuth: boolean;
+  retentionDays: number;
+  retentionMaxBytes: number;
+  compactionIntervalSec: number;
   backupDir: string;
   backupRetention: number;
   backupGzipLevel: number;
@@ -316,6 +319,37 @@ export const SETTINGS: Setting[] = [
     default: 'dev',
     choices: ['free', 'professional', 'unlimited', 'dev'],
     about: 'Rate tier of the default tenant.',
+  },
+  {
+    section: 'storage',
+    key: 'retention_days',
+    field: 'retentionDays',
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 1_000_000,
+    about: 'Default retention of events in days (0 keeps them forever); tenants may override it.',
+  },
+  {
+    section: 'storage',
+    key: 'retention_max_bytes',
+    field: 'retentionMaxBytes',
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    about: "Default cap on a tenant's event log in bytes, oldest segments first (0: no cap).",
+  },
+  {
+    section: 'storage',
+    key: 'compaction_interval_sec',
+    field: 'compactionIntervalSec',
+    type: 'int',
+    default: limits.compactionIntervalMsDefault / 1000,
+    min: 0,
+    max: 7 * 24 * 3600,
+    about:
+      'Seconds between background compaction passes (0: only POST /api/v1/compaction/trigger).',
   },
   {
     section: 'backup',

@@ -131,6 +131,35 @@ schemas.BackupVerify = obj(
   ['id', 'valid', 'files', 'raw_bytes', 'events'],
 );
 
+schemas.Erased = obj({
+  entity_id: str,
+  erased: bool,
+  tombstone_event_id: str,
+  position: int,
+  version: int,
+  timestamp: str,
+});
+schemas.CompactionRun = obj({
+  files_compacted: int,
+  bytes_before: int,
+  bytes_after: int,
+  events_compacted: int,
+  duration_ms: int,
+});
+schemas.CompactionStats = obj({
+  runs: int,
+  running: bool,
+  last_run_at: nullable(str),
+  last_duration_ms: int,
+  last_error: nullable(str),
+  files_compacted_total: int,
+  bytes_before_total: int,
+  bytes_after_total: int,
+  events_compacted_total: int,
+  interval_sec: { type: 'number' },
+  retention: obj({ max_age_days: { type: 'number' }, max_bytes: int }),
+});
+
 interface Doc {
   summary: string;
   body?: string;
@@ -228,6 +257,21 @@ const docs: Record<string, Doc> = {
   'POST /api/v1/tenants/:id/activate': { summary: 'Activate a tenant', answer: 'Tenant' },
   'POST /api/v1/tenants/:id/deactivate': { summary: 'Deactivate a tenant', answer: 'Tenant' },
   'DELETE /api/v1/tenants/:id': { summary: 'Delete a tenant and its data', answer: 'object' },
+  'DELETE /api/v1/entities/:entity_id': {
+    summary:
+      'Erase an entity: its earlier events and snapshots are hidden now, removed at the next compaction',
+    answer: 'Erased',
+  },
+  'PUT /api/v1/tenants/:id/retention': {
+    summary: "Set a tenant's retention ({max_age_days, max_bytes}) or null to inherit",
+    body: 'object',
+    answer: 'Tenant',
+  },
+  'POST /api/v1/compaction/trigger': {
+    summary: 'Run a compaction pass now',
+    answer: 'CompactionRun',
+  },
+  'GET /api/v1/compaction/stats': { summary: 'Compaction figures', answer: 'CompactionStats' },
   'POST /api/v1/backups': {
     summary: 'Back up every tenant while the server runs',
     status: '201',

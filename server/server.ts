@@ -9,6 +9,7 @@ import { Permission, rolePermissions } from './auth/roles.js';
 import { authRoutes } from './auth/routes.js';
 import { createTokens, loadSecret } from './auth/tokens.js';
 import { backupRoutes } from './backups.js';
+import { compactionRoutes } from './compaction.js';
 import type { ServerConfig } from './config.js';
 import { HttpError } from './errors.js';
 import { entityRoutes } from './http/entities.js';
@@ -18,7 +19,7 @@ import { type Handler, type RequestPath, type RouteOptions, route } from './http
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { createQuotaChecks } from './tenants/quotas.js';
-import { openRegistry, pushRateHeaders, takeToken } from './tenants/registry.js';
+import { openRegistry, pushRateHeaders, retentionPolicy, takeToken } from './tenants/registry.js';
 import { tenantRoutes } from './tenants/routes.js';
 import { loadTransport, type Transport } from './uws.js';
 import { SERVICE_VERSION } from './version.js';
@@ -80,7 +81,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     payloadBytesMax: config.payloadBytesMax,
     metadataBytesMax: config.metadataBytesMax,
     batchEventsMax: config.batchEventsMax,
+    retention: {
+      maxAgeMs: config.retentionDays * 24 * 3600 * 1000,
+      maxBytes: config.retentionMaxBytes,
+    },
+    compactionIntervalMs: config.compactionIntervalSec * 1000,
   });
+  for (const entry of registry.list()) {
+    const r = entry.record.retention;
+    if (r !== undefined && r !== null) store.setRetention(entry.record.id, retentionPolicy(r));
+  }
   const metrics = createMetrics();
   const started = Date.now();
   let shuttingDown = false;
@@ -112,6 +122,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const entities = entityRoutes(store, { historyMax: 1000 }, metrics, quotas);
   const tenants = tenantRoutes(registry, store, accounts);
   const backups = backupRoutes(store, config);
+  const compaction = compactionRoutes(store);
   const stats: Handler = (ex, _info, caller) => {
     const s = store.stats(caller.tenantId);
     send(
@@ -170,6 +181,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       { permission: Read, params: 1 },
       entities.snapshot,
     ],
+    ['del', '/api/v1/entities/:entity_id', { permission: Admin, params: 1 }, entities.erase],
     ['post', '/api/v1/snapshots', { permission: Write, body: true }, entities.create],
     ['get', '/api/v1/snapshots', { permission: Read }, entities.list],
     [
@@ -217,6 +229,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       tenants.deactivate,
     ],
     ['del', '/api/v1/tenants/:id', { permission: ManageTenants, params: 1 }, tenants.remove],
+    [
+      'put',
+      '/api/v1/tenants/:id/retention',
+      { permission: ManageTenants, body: true, params: 1 },
+      tenants.retention,
+    ],
+    ['post', '/api/v1/compaction/trigger', { permission: ManageTenants }, compaction.trigger],
+    ['get', '/api/v1/compaction/stats', { permission: ManageTenants }, compaction.stats],
     ['post', '/api/v1/backups', { permission: ManageTenants }, backups.create],
     ['get', '/api/v1/backups', { permission: ManageTenants }, backups.list],
     [

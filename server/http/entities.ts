@@ -126,5 +126,22 @@ export function entityRoutes(
     };
     send(ex, OK, JSON.stringify(body));
   };
-  return { state, snapshot, create, list, latest };
+  /** DELETE: erasure. The entity's earlier events and snapshots stop being served at once. */
+  const erase: Handler = async (ex, info, caller) => {
+    const entityId = info.params[0]!;
+    const tombstone = await store.eraseEntity(caller.tenantId, entityId);
+    send(
+      ex,
+      OK,
+      JSON.stringify({
+        entity_id: entityId,
+        erased: true,
+        tombstone_event_id: tombstone.eventId,
+        position: tombstone.position,
+        version: tombstone.version,
+        timestamp: formatTimestampUs(tombstone.timestampUs),
+      }),
+    );
+  };
+  return { state, snapshot, create, list, latest, erase };
 }

@@ -17,6 +17,18 @@ export interface TenantRecord {
   created_at: string;
   updated_at: string;
   usage: { queries: WindowState };
+  /** Overrides the store's default retention; absent or null inherits it. */
+  retention?: RetentionJson | null;
+}
+
+/** A retention as tenants.json and the API spell it; 0 means unlimited. */
+export interface RetentionJson {
+  max_age_days: number;
+  max_bytes: number;
+}
+
+export function retentionPolicy(r: RetentionJson): { maxAgeMs: number; maxBytes: number } {
+  return { maxAgeMs: r.max_age_days * 24 * 3600 * 1000, maxBytes: r.max_bytes };
 }
 
 export interface TenantEntry {

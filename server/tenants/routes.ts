@@ -8,7 +8,12 @@ import { parseJsonBody } from '../http/event_input.js';
 import { send } from '../http/reply.js';
 import type { Handler } from '../http/request.js';
 import { QUOTA_KEYS, type Quotas, type Rate } from './presets.js';
-import type { Registry, TenantEntry } from './registry.js';
+import {
+  type Registry,
+  type RetentionJson,
+  retentionPolicy,
+  type TenantEntry,
+} from './registry.js';
 
 function json(entry: TenantEntry) {
   const r = entry.record;
@@ -21,6 +26,7 @@ function json(entry: TenantEntry) {
     created_at: r.created_at,
     updated_at: r.updated_at,
     active: r.active,
+    retention: r.retention ?? null,
   };
 }
 
@@ -150,6 +156,34 @@ export function tenantRoutes(registry: Registry, store: Store, accounts: Account
     });
     send(ex, '200 OK', JSON.stringify(json(entry)));
   };
+  /** PUT retention: {max_age_days, max_bytes}, each a whole number (0: unlimited), or null to inherit. */
+  const retention: Handler = async (ex, info, caller, raw) => {
+    const entry = visible(caller, info.params[0]!);
+    const value = parseJsonBody(raw!);
+    let next: RetentionJson | null = null;
+    if (value !== null) {
+      const b = value as Partial<RetentionJson>;
+      const whole = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+      if (
+        typeof b !== 'object' ||
+        Array.isArray(b) ||
+        !whole(b.max_age_days) ||
+        !whole(b.max_bytes)
+      ) {
+        throw new HttpError(
+          'VALIDATION_ERROR',
+          'retention needs max_age_days and max_bytes, whole numbers >= 0 (0 = unlimited), or null',
+          { field: 'retention' },
+        );
+      }
+      next = { max_age_days: b.max_age_days!, max_bytes: b.max_bytes! };
+    }
+    store.setRetention(entry.record.id, next === null ? null : retentionPolicy(next));
+    await registry.update(entry, () => {
+      entry.record.retention = next;
+    });
+    send(ex, '200 OK', JSON.stringify(json(entry)));
+  };
   const setActive =
     (active: boolean): Handler =>
     async (ex, info, caller) => {
@@ -182,5 +216,6 @@ export function tenantRoutes(registry: Registry, store: Store, accounts: Account
     activate: setActive(true),
     deactivate: setActive(false),
     remove,
+    retention,
   };
 }

@@ -150,6 +150,13 @@ it('answers with the shapes it documents', async () => {
   await conforms('POST', '/api/v1/auth/api-keys', '/api/v1/auth/api-keys', { name: 'doc' });
   await conforms('POST', '/api/v1/tenants', '/api/v1/tenants', { id: 'doc-t', name: 'Doc' });
   await conforms('GET', '/api/v1/tenants/:id/stats', '/api/v1/tenants/doc-t/stats');
+  await conforms('PUT', '/api/v1/tenants/:id/retention', '/api/v1/tenants/doc-t/retention', {
+    max_age_days: 30,
+    max_bytes: 0,
+  });
+  await conforms('POST', '/api/v1/compaction/trigger', '/api/v1/compaction/trigger');
+  await conforms('GET', '/api/v1/compaction/stats', '/api/v1/compaction/stats');
+  await conforms('DELETE', '/api/v1/entities/:entity_id', '/api/v1/entities/e1');
   const backup = await conforms('POST', '/api/v1/backups', '/api/v1/backups');
   await conforms('GET', '/api/v1/backups', '/api/v1/backups');
   await conforms('POST', '/api/v1/backups/:id/verify', `/api/v1/backups/${backup.id}/verify`);
