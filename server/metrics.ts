@@ -1,6 +1,8 @@
 // The counters behind GET /metrics, in Prometheus text format with the allsource_ names of the
 // API reference. Counting is a field increment on the hot path.
+
 import type { Store } from '../engine/index.js';
+import type { BackupCounters } from './backups.js';
 import { Histogram } from './histogram.js';
 
 export interface ServerMetrics {
@@ -12,7 +14,7 @@ export interface ServerMetrics {
   request(route: string, status: number, seconds: number): void;
   /** One append (single or batch) from body to acknowledgement. */
   ingestion(seconds: number): void;
-  render(store: Store, transport: string): string;
+  render(store: Store, transport: string, backups?: BackupCounters): string;
 }
 
 export function createMetrics(): ServerMetrics {
@@ -54,8 +56,9 @@ export function createMetrics(): ServerMetrics {
     ingestion(seconds) {
       ingestion.observe(seconds);
     },
-    render(store, transport) {
+    render(store, transport, backups) {
       const c = store.counters();
+      const k = store.compactionStats();
       let storage = 0;
       for (const tenant of store.tenantIds()) storage += store.stats(tenant).storageBytes;
       const lines = [
@@ -96,6 +99,26 @@ export function createMetrics(): ServerMetrics {
         '# HELP allsource_ingestion_duration_seconds Time from a parsed append to its acknowledgement.',
         '# TYPE allsource_ingestion_duration_seconds histogram',
         ...ingestion.render('allsource_ingestion_duration_seconds'),
+        '# HELP allsource_compaction_runs_total Compaction passes finished.',
+        '# TYPE allsource_compaction_runs_total counter',
+        `allsource_compaction_runs_total ${k.runs}`,
+        '# HELP allsource_compaction_events_removed_total Events removed by erasure and retention.',
+        '# TYPE allsource_compaction_events_removed_total counter',
+        `allsource_compaction_events_removed_total ${k.totals.eventsCompacted}`,
+        '# HELP allsource_compaction_bytes_reclaimed_total Segment bytes freed by compaction.',
+        '# TYPE allsource_compaction_bytes_reclaimed_total counter',
+        `allsource_compaction_bytes_reclaimed_total ${k.totals.bytesBefore - k.totals.bytesAfter}`,
+        ...(backups === undefined
+          ? []
+          : [
+              '# HELP allsource_backups_total Backups by result.',
+              '# TYPE allsource_backups_total counter',
+              `allsource_backups_total{result="ok"} ${backups.completed}`,
+              `allsource_backups_total{result="failed"} ${backups.failed}`,
+              '# HELP allsource_backup_last_success_timestamp_seconds Unix time of the last good backup (0: none).',
+              '# TYPE allsource_backup_last_success_timestamp_seconds gauge',
+              `allsource_backup_last_success_timestamp_seconds ${backups.lastSuccessUnixSec}`,
+            ]),
         '# HELP allsource_transport_info The HTTP transport in use.',
         '# TYPE allsource_transport_info gauge',
         `allsource_transport_info{transport="${transport}"} 1`,

@@ -163,7 +163,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     );
   };
   const metricsRoute: Handler = (ex) =>
-    send(ex, '200 OK', metrics.render(store, transport), 'text/plain; version=0.0.4');
+    send(
+      ex,
+      '200 OK',
+      metrics.render(store, transport, backups.counters),
+      'text/plain; version=0.0.4',
+    );
 
   const auth = authRoutes(accounts, tokens, backoff, registry, quotas, {
     passwordMinLength: config.passwordMinLength,

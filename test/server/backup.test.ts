@@ -54,6 +54,8 @@ it('backs up a live server, verifies, and restores into a new one', async (t) =>
   assert.ok(backup.events >= 50 && backup.events <= 80, `${backup.events} events`);
   assert.equal(backup.verified, true);
 
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(metrics, /^allsource_backups_total\{result="ok"\} 1$/m);
   const listed = (await get(`${server.url}/api/v1/backups`)).body as {
     backups: { id: string }[];
   };

@@ -79,6 +79,9 @@ it('erases an entity at once, and compaction removes it from disk', async (t) =>
   const stats = await get(`${server.url}/api/v1/compaction/stats`);
   assert.equal(stats.body.runs, 1);
   assert.equal(stats.body.running, false);
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(metrics, /^allsource_compaction_runs_total 1$/m);
+  assert.match(metrics, /^allsource_compaction_events_removed_total [1-9]\d*$/m);
   const after = await get(`${server.url}/api/v1/events/query?event_type=order.placed&limit=100`);
   assert.deepEqual(after.body.events, orders.body.events, 'survivors unchanged');
 });
