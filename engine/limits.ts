@@ -48,6 +48,15 @@ export const limits = {
   snapshotBytesMax: 16 * MiB,
   /** Background compaction passes run this often by default (0 would mean on demand only). */
   compactionIntervalMsDefault: 10 * 60 * 1000,
+  /**
+   * Default read rate of a compaction rewrite. Unthrottled, a rewrite takes a whole core and
+   * the disk; at this rate appenders' p99 stays within about 20% on 2 cores (BENCHMARKS.md).
+   */
+  compactionBytesPerSecDefault: 16 * MiB,
+  /** Compaction writes its output in pieces of this size... */
+  compactionWriteBytes: 256 * KiB,
+  /** ...and fdatasyncs it every this many bytes, so that no big flush stalls appenders' fsyncs. */
+  compactionSyncBytes: 4 * MiB,
   /** Raw bytes per gzip member of a backup archive: the unit of parallel work and of damage. */
   backupBlockBytes: 1 * MiB,
   /** Backup blocks compressed or inflated at once (the thread pool has four threads). */

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBackupSuite } from './backup.js';
+import { runCompactionSuite } from './compaction.js';
 import { runEngineSuites } from './engine.js';
 import { comparePeers } from './peer_figures.js';
 import { runPeers } from './peers.js';
@@ -29,6 +30,7 @@ try {
     ...(await runServerSuites(params)),
     ...(await runFanout(params)),
     ...(await runBackupSuite(params)),
+    ...(await runCompactionSuite(params)),
   ];
   const peers = await runPeers(params);
   if (peers.skipped !== null) console.log(`peers skipped: ${peers.skipped}`);

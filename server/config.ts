@@ -38,6 +38,7 @@ export interface ServerConfig {
   retentionDays: number;
   retentionMaxBytes: number;
   compactionIntervalSec: number;
+  compactionBytesPerSec: number;
   backupDir: string;
   backupRetention: number;
   backupGzipLevel: number;
@@ -350,6 +351,16 @@ export const SETTINGS: Setting[] = [
     max: 7 * 24 * 3600,
     about:
       'Seconds between background compaction passes (0: only POST /api/v1/compaction/trigger).',
+  },
+  {
+    section: 'storage',
+    key: 'compaction_bytes_per_sec',
+    field: 'compactionBytesPerSec',
+    type: 'int',
+    default: limits.compactionBytesPerSecDefault,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    about: 'Read rate limit of a compaction rewrite, so that appends keep the disk (0: no limit).',
   },
   {
     section: 'backup',

@@ -86,6 +86,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       maxBytes: config.retentionMaxBytes,
     },
     compactionIntervalMs: config.compactionIntervalSec * 1000,
+    compactionBytesPerSec: config.compactionBytesPerSec,
   });
   for (const entry of registry.list()) {
     const r = entry.record.retention;

@@ -54,6 +54,8 @@ export interface CompactContext extends SegmentContext {
   io: Io;
   rewriter: Rewriter;
   segmentBytesMax: number;
+  /** The rewrite's read rate limit (0: none). */
+  bytesPerSec: number;
   /** False while something (a backup) must see the files as they are: the pass stops. */
   mayChangeFiles(): boolean;
   /** Test hook: called at each step of a swap, so a test can kill the process there. */
@@ -140,6 +142,7 @@ async function compactGroup(
         dropBeforeUs,
         // Only erasures this segment range can hold travel to the worker.
         erased: erasures.filter(([, t]) => t > first.basePosition),
+        bytesPerSec: ctx.bytesPerSec,
       });
     } catch (error) {
       for (const temp of temps) io.unlink(temp);
@@ -165,7 +168,7 @@ async function compactGroup(
       .slice(kept ? 1 : 0)
       .flatMap((s) => [segmentLogName(s.basePosition), segmentIndexName(s.basePosition)]),
   };
-  await writeSwapMarker(io, log.dir, swap);
+  await writeSwapMarker(log.dir, swap);
   ctx.step?.('decided');
   if (log.isClosed) return null; // recovery finishes the swap at the next open
   // From the renames to the new segment list, one synchronous step: no read runs in between.
@@ -187,6 +190,6 @@ async function compactGroup(
     io.close(old.fd);
   }
   ctx.step?.('renamed');
-  removeReplaced(io, log.dir, swap, () => ctx.step?.('removed'));
+  await removeReplaced(log.dir, swap, () => ctx.step?.('removed'));
   return result;
 }

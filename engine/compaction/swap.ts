@@ -13,6 +13,7 @@
 // `.compact` file (a rewrite that never reached step 2).
 import path from 'node:path';
 import { StoreError } from '../errors.js';
+import { removeFile, syncDir, writeFileAtomic } from '../io/files.js';
 import type { Io } from '../io/io.js';
 
 export const SWAP_MARKER = 'compaction.swap';
@@ -35,28 +36,35 @@ function checkPlan(plan: SwapPlan): boolean {
   );
 }
 
-/** Step 2: the decision, durable. */
-export async function writeSwapMarker(io: Io, dir: string, plan: SwapPlan): Promise<void> {
-  io.fsyncDir(dir);
-  await io.writeFileAtomic(path.join(dir, SWAP_MARKER), Buffer.from(JSON.stringify(plan)));
+/** Step 2: the decision, durable. Directory syncs run on the thread pool, not the event loop. */
+export async function writeSwapMarker(dir: string, plan: SwapPlan): Promise<void> {
+  await syncDir(dir);
+  await writeFileAtomic(path.join(dir, SWAP_MARKER), JSON.stringify(plan));
 }
 
-/** Step 3, synchronous so that no read runs between the renames and the caller's next step. */
+/**
+ * Step 3, synchronous so that no read runs between the renames and the caller's next step. Not
+ * yet durable: the marker makes recovery redo whatever a crash loses.
+ */
 export function renameInto(io: Io, dir: string, plan: SwapPlan): void {
   for (const name of plan.renames) {
     const temp = path.join(dir, `${name}${COMPACT_SUFFIX}`);
     if (io.exists(temp)) io.rename(temp, path.join(dir, name));
   }
-  io.fsyncDir(dir);
 }
 
-/** Steps 4 and 5 (`between` runs between them, for tests). */
-export function removeReplaced(io: Io, dir: string, plan: SwapPlan, between?: () => void): void {
-  for (const name of plan.removes) io.unlink(path.join(dir, name));
-  io.fsyncDir(dir);
+/** Steps 3 (made durable), 4 and 5 (`between` runs before the marker goes, for tests). */
+export async function removeReplaced(
+  dir: string,
+  plan: SwapPlan,
+  between?: () => void,
+): Promise<void> {
+  await syncDir(dir);
+  for (const name of plan.removes) await removeFile(path.join(dir, name));
+  await syncDir(dir);
   between?.();
-  io.unlink(path.join(dir, SWAP_MARKER));
-  io.fsyncDir(dir);
+  await removeFile(path.join(dir, SWAP_MARKER));
+  await syncDir(dir);
 }
 
 /** At open: finishes a decided swap, or discards an undecided one. Returns what it did. */
@@ -74,7 +82,11 @@ export function finishSwap(io: Io, dir: string): 'none' | 'finished' | 'discarde
       throw new StoreError('CORRUPTION', `unreadable ${SWAP_MARKER} in ${dir}`, { dir });
     }
     renameInto(io, dir, plan);
-    removeReplaced(io, dir, plan);
+    io.fsyncDir(dir);
+    for (const name of plan.removes) io.unlink(path.join(dir, name));
+    io.fsyncDir(dir);
+    io.unlink(path.join(dir, SWAP_MARKER));
+    io.fsyncDir(dir);
     return 'finished';
   }
   let discarded = false;

@@ -5,7 +5,9 @@
 // in (swap.ts). Every source record is verified on the way: damage stops the rewrite.
 import { initChecksum } from '../format/checksum.js';
 import { RECORD_HEADER_BYTES, setRecordFollowers } from '../format/record.js';
+import { SyncFileWriter } from '../io/files.js';
 import { createNodeIo } from '../io/io.js';
+import { limits } from '../limits.js';
 import { ActiveIndex } from '../log/active_index.js';
 import { type ScannedRecord, scanSegment } from '../log/scan.js';
 import { encodeSealTask } from '../log/seal_worker.js';
@@ -27,6 +29,8 @@ export interface RewriteTask {
   dropBeforeUs: number;
   /** Erased entities: [entity id, tombstone position]; their records before it go. */
   erased: [string, number][];
+  /** Source bytes read per second at most (0: no limit), so appenders keep the disk and CPU. */
+  bytesPerSec: number;
 }
 
 export interface RewriteResult {
@@ -38,6 +42,20 @@ export interface RewriteResult {
   lastPosition: number;
   firstTimestampUs: number;
   lastTimestampUs: number;
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks this worker thread as needed to keep to `bytesPerSec` (a worker may block). */
+function createThrottle(bytesPerSec: number): (bytes: number) => void {
+  if (bytesPerSec <= 0) return () => {};
+  const started = performance.now();
+  let total = 0;
+  return (bytes) => {
+    total += bytes;
+    const aheadMs = (total / bytesPerSec) * 1000 - (performance.now() - started);
+    if (aheadMs > 5) Atomics.wait(sleeper, 0, 0, aheadMs);
+  };
 }
 
 export default async function rewrite(task: RewriteTask): Promise<RewriteResult> {
@@ -54,15 +72,13 @@ export default async function rewrite(task: RewriteTask): Promise<RewriteResult>
     firstTimestampUs: 0,
     lastTimestampUs: 0,
   };
-  let out = -1;
+  let out = null as SyncFileWriter | null;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  let written = 0;
-  const flush = async (): Promise<void> => {
+  const flush = (): void => {
     if (pendingBytes === 0) return;
-    if (out === -1) out = io.openAppend(task.tempLogPath);
-    await io.writeAt(out, Buffer.concat(pending, pendingBytes), written);
-    written += pendingBytes;
+    out ??= new SyncFileWriter(task.tempLogPath, limits.compactionSyncBytes);
+    out.write(Buffer.concat(pending, pendingBytes));
     pending = [];
     pendingBytes = 0;
   };
@@ -72,8 +88,10 @@ export default async function rewrite(task: RewriteTask): Promise<RewriteResult>
     const before = erased.get(view.entityId);
     return before === undefined || view.position >= before;
   };
+  const throttle = createThrottle(task.bytesPerSec);
   const take = (batch: ScannedRecord[]): void => {
     result.eventsIn += batch.length;
+    for (const record of batch) throttle(record.view.bytes.length);
     const kept = batch.filter(keep);
     for (let k = 0; k < kept.length; k++) {
       const view = kept[k]!.view;
@@ -99,11 +117,11 @@ export default async function rewrite(task: RewriteTask): Promise<RewriteResult>
       result.logBytes += bytes.length;
       pending.push(bytes);
       pendingBytes += bytes.length;
+      if (pendingBytes >= limits.compactionWriteBytes) flush();
     }
   };
   let previous = task.previousPosition;
   try {
-    // One source at a time: the worker holds at most one segment's kept bytes.
     for (const source of task.sources) {
       const fd = io.openRead(source.logPath);
       try {
@@ -118,12 +136,12 @@ export default async function rewrite(task: RewriteTask): Promise<RewriteResult>
         io.close(fd);
       }
       result.bytesIn += source.bytes;
-      await flush();
     }
-    if (out === -1) return result;
-    await io.fdatasync(out);
+    flush();
+    if (out === null) return result;
+    out.sync();
   } finally {
-    if (out !== -1) io.close(out);
+    out?.close();
   }
   index.logBytes = result.logBytes;
   await io.writeFileAtomic(task.tempIndexPath, encodeSealTask(index.sealTask(task.tempIndexPath)));

@@ -185,3 +185,40 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   await fs.promises.rename(temp, file);
   await syncDir(path.dirname(file));
 }
+
+/**
+ * A new file written with blocking calls, for worker threads, where blocking costs no one else:
+ * compaction writes its output with it, syncing every few MiB so that the device never holds a
+ * large burst of dirty pages that the appenders' fsyncs would have to wait behind.
+ */
+export class SyncFileWriter {
+  private readonly fd: number;
+  bytes = 0;
+  private unsynced = 0;
+
+  constructor(
+    readonly file: string,
+    private readonly syncEveryBytes: number,
+  ) {
+    this.fd = fs.openSync(file, 'w', 0o644);
+  }
+
+  write(data: Buffer): void {
+    let done = 0;
+    while (done < data.length) {
+      done += fs.writeSync(this.fd, data, done, data.length - done, this.bytes + done);
+    }
+    this.bytes += data.length;
+    this.unsynced += data.length;
+    if (this.unsynced >= this.syncEveryBytes) this.sync();
+  }
+
+  sync(): void {
+    fs.fdatasyncSync(this.fd);
+    this.unsynced = 0;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}

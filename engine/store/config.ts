@@ -22,6 +22,8 @@ export interface StoreOptions {
   retention?: RetentionPolicy;
   /** Milliseconds between background compaction passes; 0 runs them only on demand. */
   compactionIntervalMs?: number;
+  /** Bytes per second a compaction rewrite may read (0: no limit). */
+  compactionBytesPerSec?: number;
   io?: Io;
   logger?: Logger;
   /** Test hook: called at each step of a compaction swap. */
@@ -36,6 +38,7 @@ export interface StoreConfig extends ValidationLimits {
   cacheBytes: number;
   retention: RetentionPolicy;
   compactionIntervalMs: number;
+  compactionBytesPerSec: number;
 }
 
 export function resolveConfig(options: StoreOptions): StoreConfig {
@@ -50,6 +53,7 @@ export function resolveConfig(options: StoreOptions): StoreConfig {
     batchEventsMax: options.batchEventsMax ?? limits.batchEventsMaxDefault,
     retention: options.retention ?? { maxAgeMs: 0, maxBytes: 0 },
     compactionIntervalMs: options.compactionIntervalMs ?? limits.compactionIntervalMsDefault,
+    compactionBytesPerSec: options.compactionBytesPerSec ?? limits.compactionBytesPerSecDefault,
   };
   const bad = (message: string): never => {
     throw new StoreError('VALIDATION_ERROR', `store option ${message}`);
@@ -74,6 +78,9 @@ export function resolveConfig(options: StoreOptions): StoreConfig {
   if (!(config.cacheBytes >= limits.chunkBytes)) bad(`cacheBytes must be >= ${limits.chunkBytes}`);
   if (!(Number.isSafeInteger(config.compactionIntervalMs) && config.compactionIntervalMs >= 0)) {
     bad('compactionIntervalMs must be a whole number >= 0');
+  }
+  if (!(Number.isSafeInteger(config.compactionBytesPerSec) && config.compactionBytesPerSec >= 0)) {
+    bad('compactionBytesPerSec must be a whole number >= 0');
   }
   try {
     config.retention = checkRetention(config.retention);

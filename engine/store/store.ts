@@ -200,6 +200,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       cache,
       logger,
       segmentBytesMax: config.segmentBytesMax,
+      bytesPerSec: config.compactionBytesPerSec,
       mayChangeFiles: () => !closing && fileHolds === 0,
       ...(options.compactionStep === undefined ? {} : { step: options.compactionStep }),
     },
