@@ -83,6 +83,7 @@ export async function compactLog(
   ctx: CompactContext,
 ): Promise<CompactionTotals> {
   const totals = emptyTotals();
+  if (log.isClosed || !ctx.mayChangeFiles()) return totals;
   if (activeNeedsSealing(log, policy, nowUs, ctx)) await log.rollNow();
   // Segments being sealed right now are left alone; wait for those seals to count them in.
   await log.sealed;

@@ -207,6 +207,20 @@ describe('compaction', () => {
     assert.ok(store.compactionStats().totals.filesCompacted > 0);
   });
 
+  it('leaves files alone while a backup copies them', async (t) => {
+    const dir = tmpDir(t);
+    const store = await openTiny(dir, { compactionIntervalMs: 0 });
+    t.after(() => store.close());
+    await fillWithVictim(store, 30);
+    await store.eraseEntity('default', 'victim');
+    const capture = store.captureForBackup([]);
+    const held = await store.compact();
+    assert.equal(held.filesCompacted, 0, 'nothing changes while the capture is held');
+    capture.release!();
+    const free = await store.compact();
+    assert.ok(free.filesCompacted > 0);
+  });
+
   it('recovers to one consistent log after a kill at every step of a swap', async (t) => {
     const child = path.join(
       path.dirname(fileURLToPath(import.meta.url)),
