@@ -5,7 +5,7 @@ NODE ?= node
 STAMP := node_modules/.install-stamp
 DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install build run test test-unit lint bench bench-smoke crash clean
+.PHONY: install build run test test-unit lint browser bench bench-smoke crash clean
 
 $(STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -26,7 +26,19 @@ lint: $(STAMP)
 test-unit: build
 	$(NODE) --test --test-concurrency=2 $$(find dist/test -name "*.test.js" | sort)
 
-test: build lint test-unit bench-smoke
+# Debian's Chromium, for the test that loads /docs in a real browser. Installed when missing and
+# apt-get is usable; CI sets ALLSOURCE_REQUIRE_BROWSER=1 so that the test fails without it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (Debian package) for the /docs browser test"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	      echo "could not install chromium"; \
+	  else echo "chromium is missing: the /docs browser test will skip"; fi; }
+
+test: build lint browser test-unit bench-smoke
 
 crash: build
 	ALLSOURCE_CRASH_ROUNDS=200 $(NODE) --test dist/test/crash/crash.test.js

@@ -285,6 +285,10 @@ const docs: Record<string, Doc> = {
   'GET /health': { summary: 'Liveness and storage', answer: 'Health' },
   'GET /metrics': { summary: 'Prometheus metrics (text)', answer: 'text' },
   'GET /openapi.json': { summary: 'This document', answer: 'object' },
+  'GET /docs': { summary: 'Interactive API documentation (HTML)', answer: 'html' },
+  'GET /docs/init.js': { summary: 'Script of the documentation page', answer: 'javascript' },
+  'GET /docs/swagger-ui-bundle.js': { summary: 'Swagger UI (script)', answer: 'javascript' },
+  'GET /docs/swagger-ui.css': { summary: 'Swagger UI (styles)', answer: 'css' },
 };
 
 function schemaOf(name: string): Schema {
@@ -314,9 +318,15 @@ export function openApiDocument(
       required: false,
       schema: str,
     }));
+    const media: Record<string, string> = {
+      text: 'text/plain',
+      html: 'text/html',
+      javascript: 'text/javascript',
+      css: 'text/css',
+    };
     const answer =
-      doc.answer === 'text'
-        ? { 'text/plain': { schema: str } }
+      doc.answer !== undefined && media[doc.answer] !== undefined
+        ? { [media[doc.answer]!]: { schema: str } }
         : { 'application/json': { schema: schemaOf(doc.answer ?? 'object') } };
     paths[path] ??= {};
     paths[path]![route.method.toLowerCase()] = {

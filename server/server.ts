@@ -11,6 +11,7 @@ import { createTokens, loadSecret } from './auth/tokens.js';
 import { backupRoutes } from './backups.js';
 import { compactionRoutes } from './compaction.js';
 import type { ServerConfig } from './config.js';
+import { docsRoutes } from './docs_ui.js';
 import { HttpError } from './errors.js';
 import { entityRoutes } from './http/entities.js';
 import { eventRoutes } from './http/events.js';
@@ -124,6 +125,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const tenants = tenantRoutes(registry, store, accounts);
   const backups = backupRoutes(store, config);
   const compaction = compactionRoutes(store);
+  const docs = docsRoutes();
   const stats: Handler = (ex, _info, caller) => {
     const s = store.stats(caller.tenantId);
     send(
@@ -254,6 +256,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     ['get', '/health', { permission: null }, health],
     ['get', '/metrics', { permission: config.metricsRequireAuth ? Metrics : null }, metricsRoute],
     ['get', '/openapi.json', { permission: null }, (ex) => send(ex, '200 OK', openApi)],
+    ['get', '/docs', { permission: null }, docs.page],
+    ['get', '/docs/init.js', { permission: null }, docs.init],
+    ['get', '/docs/swagger-ui-bundle.js', { permission: null }, docs.bundle],
+    ['get', '/docs/swagger-ui.css', { permission: null }, docs.css],
   ];
   const openApi = JSON.stringify(
     openApiDocument(
