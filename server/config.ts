@@ -35,6 +35,9 @@ export interface ServerConfig {
   rateLimitEnabled: boolean;
   defaultTenantRateTier: string;
   metricsRequireAuth: boolean;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  logFormat: 'json' | 'pretty';
+  accessLog: boolean;
   retentionDays: number;
   retentionMaxBytes: number;
   compactionIntervalSec: number;
@@ -397,6 +400,32 @@ export const SETTINGS: Setting[] = [
     type: 'bool',
     default: true,
     about: 'Re-read and check every new backup before reporting it done.',
+  },
+  {
+    section: 'logging',
+    key: 'level',
+    field: 'logLevel',
+    type: 'enum',
+    default: 'info',
+    choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'],
+    about: 'Least severe level written to stderr.',
+  },
+  {
+    section: 'logging',
+    key: 'format',
+    field: 'logFormat',
+    type: 'enum',
+    default: 'json',
+    choices: ['json', 'pretty'],
+    about: 'json: one object per line, for collectors; pretty: readable lines, for people.',
+  },
+  {
+    section: 'logging',
+    key: 'access',
+    field: 'accessLog',
+    type: 'bool',
+    default: false,
+    about: 'One line per request (id, method, route, status, ms, tenant). Costs on the hot path.',
   },
   {
     section: 'metrics',

@@ -17,6 +17,7 @@ import { entityRoutes } from './http/entities.js';
 import { eventRoutes } from './http/events.js';
 import { send, sendError } from './http/reply.js';
 import { type Handler, type RequestPath, type RouteOptions, route } from './http/request.js';
+import { createLogger, createRequestIds, engineLogger, type ServerLogger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { createQuotaChecks } from './tenants/quotas.js';
@@ -47,6 +48,7 @@ export interface RunningServer {
   /** Every HTTP route with the permission it needs (null: public). */
   readonly routes: readonly { method: string; pattern: string; permission: number | null }[];
   readonly store: Store;
+  readonly log: ServerLogger;
   /** Stops accepting, lets in-flight requests finish, syncs and closes the store. */
   close(): Promise<void>;
 }
@@ -57,7 +59,10 @@ function patternMatches(pattern: string, url: string): boolean {
   return a.length === b.length && a.every((part, i) => part.startsWith(':') || part === b[i]);
 }
 
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  log: ServerLogger = createLogger(config),
+): Promise<RunningServer> {
   const { uws, transport } = loadTransport(config.allowJsFallback);
   const accounts = await openAccounts(config.dataDir);
   const booted = await bootstrap(accounts, config.dataDir, process.env, config.passwordMinLength);
@@ -88,6 +93,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     },
     compactionIntervalMs: config.compactionIntervalSec * 1000,
     compactionBytesPerSec: config.compactionBytesPerSec,
+    logger: engineLogger(log),
   });
   for (const entry of registry.list()) {
     const r = entry.record.retention;
@@ -104,6 +110,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     inFlight: 0,
     authenticate: config.authEnabled ? authenticator.authenticate : () => UNAUTHENTICATED_ADMIN,
     observe: metrics.request,
+    requestId: createRequestIds(),
+    log,
+    accessLog: config.accessLog,
     admit(caller, ex) {
       const entry = registry.get(caller.tenantId);
       if (entry === undefined || !entry.record.active) {
@@ -323,6 +332,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       permission: options.permission,
     })),
     adminCreated: booted.adminCreated,
+    log,
     port,
     transport,
     store,

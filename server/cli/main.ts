@@ -80,11 +80,38 @@ async function serve(argv: string[]): Promise<void> {
     readConfigFile(values.config),
   );
   const server = await startServer(config);
+  // Handlers first: a signal that comes as soon as the banner is out must still stop cleanly.
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: finishing in-flight requests and closing the store\n`);
+    server.log.info({ signal }, 'stopping');
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   process.stdout.write(
     `AllSource listening on http://${config.host}:${server.port} (transport ${server.transport}, ` +
       `data ${config.dataDir}, fsync ${config.fsync})\n`,
   );
   const base = `http://${config.host}:${server.port}`;
+  server.log.info(
+    {
+      url: base,
+      transport: server.transport,
+      data_dir: config.dataDir,
+      fsync: config.fsync,
+      auth: config.authEnabled,
+    },
+    'listening',
+  );
   if (!config.authEnabled) {
     process.stderr.write(
       'WARNING: authentication is disabled (ALLSOURCE_AUTH_ENABLED=0): every request acts as admin of tenant default.\n',
@@ -110,21 +137,6 @@ async function serve(argv: string[]): Promise<void> {
       `    -d '{"username":"admin","password":"<password>"}'\n` +
       'then send it as "Authorization: Bearer <token>".\n',
   );
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`${signal}: finishing in-flight requests and closing the store\n`);
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`shutdown failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 const [command, ...rest] = process.argv.slice(2);

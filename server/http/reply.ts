@@ -11,6 +11,8 @@ export interface Exchange {
   headers: [string, string][];
   /** The status sent, once sent (for metrics). */
   status?: string;
+  /** Sent back as `x-request-id` and put on every log line about the request. */
+  requestId?: string;
 }
 
 const JSON_TYPE = 'application/json';
@@ -20,6 +22,7 @@ export function send(ex: Exchange, status: string, body: string | Buffer, type =
   if (ex.aborted) return;
   ex.res.cork(() => {
     ex.res.writeStatus(status).writeHeader('content-type', type);
+    if (ex.requestId !== undefined) ex.res.writeHeader('x-request-id', ex.requestId);
     for (const [name, value] of ex.headers) ex.res.writeHeader(name, value);
     if (body.length < 64 * 1024) {
       ex.res.end(body);
@@ -40,14 +43,6 @@ function streamOut(ex: Exchange, body: Buffer): void {
     const [sent, finished] = ex.res.tryEnd(body.subarray(offset - start), total);
     return sent || finished;
   });
-}
-
-/** Reports an unexpected error (a bug, corruption) to the log; clients only see a generic message. */
-export function reportError(error: unknown): void {
-  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(
-    `${JSON.stringify({ level: 'error', message: 'request failed', detail })}\n`,
-  );
 }
 
 export function sendError(ex: Exchange, error: HttpError, headers: [string, string][] = []): void {

@@ -5,8 +5,9 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Caller, Credentials } from '../auth/authenticate.js';
 import { HttpError, toHttpError } from '../errors.js';
+import type { ServerLogger } from '../log.js';
 import { readBody } from './body.js';
-import { type Exchange, reportError, sendError } from './reply.js';
+import { type Exchange, sendError } from './reply.js';
 
 export interface RequestInfo {
   query: string;
@@ -27,6 +28,11 @@ export interface RequestPath {
   observe(route: string, status: number, seconds: number): void;
   /** Tenant checks after authorization (active tenant, rate limit); may add response headers. */
   admit(caller: Caller, ex: Exchange): void;
+  /** The request's id from its `x-request-id`, or a new one. */
+  requestId(incoming: string): string;
+  log: ServerLogger;
+  /** Log one line per finished request. */
+  accessLog: boolean;
 }
 
 /** The caller of a public route: no tenant, no permissions. */
@@ -92,7 +98,14 @@ function isJson(contentType: string): boolean {
 export function route(path: RequestPath, options: RouteOptions, handler: Handler, pattern: string) {
   return (res: HttpResponse, req: HttpRequest): void => {
     const started = performance.now();
-    const ex: Exchange = { res, aborted: false, headers: [] };
+    const ex: Exchange = {
+      res,
+      aborted: false,
+      headers: [],
+      requestId: path.requestId(req.getHeader('x-request-id')),
+    };
+    const method = path.accessLog ? req.getMethod() : '';
+    let tenant = '';
     res.onAborted(() => {
       ex.aborted = true;
     });
@@ -116,7 +129,10 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
     path.inFlight++;
     const fail = (error: unknown): void => {
       const typed = toHttpError(error);
-      if (typed.code === 'INTERNAL_ERROR' || typed.code === 'CORRUPTION') reportError(error);
+      if (typed.code === 'INTERNAL_ERROR' || typed.code === 'CORRUPTION') {
+        // The details go to the log under the request's id; the client gets a generic message.
+        path.log.error({ req_id: ex.requestId, route: pattern, err: error }, 'request failed');
+      }
       sendError(ex, typed);
       finish();
     };
@@ -126,9 +142,17 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
       finished = true;
       path.inFlight--;
       const status = ex.status === undefined ? 0 : Number.parseInt(ex.status, 10);
-      path.observe(pattern, status, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      path.observe(pattern, status, seconds);
+      if (path.accessLog) {
+        path.log.info(
+          { req_id: ex.requestId, method, route: pattern, status, ms: seconds * 1000, tenant },
+          'request',
+        );
+      }
     };
     const run = (caller: Caller, body: Buffer | null): void => {
+      tenant = caller.tenantId;
       try {
         const result = handler(ex, info, caller, body);
         if (result instanceof Promise) result.catch(fail).finally(finish);

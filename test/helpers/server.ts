@@ -49,7 +49,7 @@ export async function startServerProcess(
     out += d;
   });
   const exited = new Promise<number | null>((resolve) =>
-    proc.once('exit', (code) => resolve(code)),
+    proc.once('close', (code) => resolve(code)),
   );
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 10_000);
