@@ -40,7 +40,15 @@ function diskBytes(dir: string): string {
   let text = '';
   for (const sub of ['events', 'snapshots']) {
     const d = path.join(dir, 'tenants', 'default', sub);
-    for (const name of fs.readdirSync(d)) text += fs.readFileSync(path.join(d, name), 'latin1');
+    for (const name of fs.readdirSync(d)) {
+      // A seal may rename its temporary index file between the listing and the read.
+      if (name.endsWith('.tmp')) continue;
+      try {
+        text += fs.readFileSync(path.join(d, name), 'latin1');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
   }
   return text;
 }
