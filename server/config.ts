@@ -30,6 +30,8 @@ export interface ServerConfig {
   jwtLifetimeSec: number;
   passwordMinLength: number;
   credentialCacheMax: number;
+  allowRegistration: boolean;
+  registrationsPerHour: number;
   loginFailuresMax: number;
   loginWindowSec: number;
   rateLimitEnabled: boolean;
@@ -286,6 +288,25 @@ export const SETTINGS: Setting[] = [
     min: 1,
     max: 10_000_000,
     about: 'Verified tokens and API keys kept in memory, each.',
+  },
+  {
+    section: 'auth',
+    key: 'allow_registration',
+    field: 'allowRegistration',
+    type: 'bool',
+    default: false,
+    about:
+      'Let anyone POST /api/v1/auth/register without credentials, as a readonly user of tenant default.',
+  },
+  {
+    section: 'auth',
+    key: 'registrations_per_hour',
+    field: 'registrationsPerHour',
+    type: 'int',
+    default: 10,
+    min: 1,
+    max: 1_000_000,
+    about: 'With allow_registration: anonymous registrations accepted per address per hour.',
   },
   {
     section: 'auth',

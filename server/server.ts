@@ -184,6 +184,8 @@ export async function startServer(
 
   const auth = authRoutes(accounts, tokens, backoff, registry, quotas, {
     passwordMinLength: config.passwordMinLength,
+    registrationsPerHour: config.registrationsPerHour,
+    credentialCacheMax: config.credentialCacheMax,
   });
   const { Read, Write, Admin, Metrics, ManageTenants } = Permission;
   const routes: [Method, string, RouteOptions, Handler][] = [
@@ -209,7 +211,12 @@ export async function startServer(
     ],
     ['get', '/api/v1/stats', { permission: Read }, stats],
     ['post', '/api/v1/auth/login', { permission: null, body: true, address: true }, auth.login],
-    ['post', '/api/v1/auth/register', { permission: Admin, body: true }, auth.register],
+    [
+      'post',
+      '/api/v1/auth/register',
+      { permission: Admin, body: true, anonymous: config.allowRegistration, address: true },
+      auth.register,
+    ],
     ['get', '/api/v1/auth/me', { permission: Read }, auth.me],
     ['post', '/api/v1/auth/api-keys', { permission: Read, body: true }, auth.createKey],
     ['get', '/api/v1/auth/api-keys', { permission: Read }, auth.listKeys],

@@ -3,17 +3,20 @@ import { isValidTenantId } from '../../engine/index.js';
 import { HttpError } from '../errors.js';
 import { parseJsonBody } from '../http/event_input.js';
 import { send } from '../http/reply.js';
-import type { Handler } from '../http/request.js';
+import { ANONYMOUS, type Handler } from '../http/request.js';
 import type { QuotaChecks } from '../tenants/quotas.js';
 import type { Registry } from '../tenants/registry.js';
 import type { Accounts, ApiKey, User } from './accounts.js';
 import type { Caller } from './authenticate.js';
-import type { Backoff } from './backoff.js';
+import { type Backoff, createBackoff } from './backoff.js';
 import { isRole, Permission, type Role, within } from './roles.js';
 import type { Tokens } from './tokens.js';
 
 export interface AuthRouteOptions {
   passwordMinLength: number;
+  /** Anonymous registrations allowed per address per hour (auth.allow_registration). */
+  registrationsPerHour: number;
+  credentialCacheMax: number;
 }
 
 function body(raw: Buffer | null): Record<string, unknown> {
@@ -75,6 +78,11 @@ export function authRoutes(
   quotas: QuotaChecks,
   options: AuthRouteOptions,
 ) {
+  const registrations = createBackoff(
+    options.registrationsPerHour,
+    3600 * 1000,
+    options.credentialCacheMax,
+  );
   const userOr404 = (caller: Caller, id: string): User => {
     const user = accounts.users.get(id);
     // Another tenant's user is as absent as a missing one.
@@ -110,8 +118,28 @@ export function authRoutes(
     send(ex, '200 OK', JSON.stringify({ token, user: userJson(user) }));
   };
 
-  const register: Handler = async (ex, _info, caller, raw) => {
+  const register: Handler = async (ex, info, caller, raw) => {
     const b = body(raw);
+    if (caller === ANONYMOUS) {
+      // Open registration (auth.allow_registration): readonly users of the default tenant only,
+      // a bounded number per address, since each one costs an argon2 hash.
+      if (
+        (b.role !== undefined && b.role !== 'readonly') ||
+        (b.tenant_id ?? 'default') !== 'default'
+      ) {
+        throw new HttpError(
+          'FORBIDDEN',
+          'open registration creates readonly users of the default tenant only',
+        );
+      }
+      const wait = registrations.retryAfter(info.remoteAddress, info.remoteAddress);
+      if (wait > 0) {
+        throw new HttpError('RATE_LIMITED', 'too many registrations from this address', {
+          retry_after: wait,
+        });
+      }
+      registrations.failed(info.remoteAddress, info.remoteAddress);
+    }
     const password = text(b, 'password', 1024);
     if (password.length < options.passwordMinLength) {
       throw new HttpError(
@@ -120,12 +148,13 @@ export function authRoutes(
         { field: 'password' },
       );
     }
-    const tenantId = b.tenant_id === undefined ? caller.tenantId : text(b, 'tenant_id', 64);
+    const home = caller === ANONYMOUS ? 'default' : caller.tenantId;
+    const tenantId = b.tenant_id === undefined ? home : text(b, 'tenant_id', 64);
     if (!isValidTenantId(tenantId))
       throw new HttpError('VALIDATION_ERROR', 'tenant_id must be 1-64 of [A-Za-z0-9_-]', {
         field: 'tenant_id',
       });
-    if (tenantId !== caller.tenantId && (caller.permissions & Permission.ManageTenants) === 0) {
+    if (tenantId !== home && (caller.permissions & Permission.ManageTenants) === 0) {
       throw new HttpError('FORBIDDEN', 'you cannot create users in another tenant');
     }
     if (registry.get(tenantId) === undefined) {

@@ -55,6 +55,8 @@ export type Handler = (
 export interface RouteOptions {
   /** The permission bit the caller needs; null for a public route. */
   permission: number | null;
+  /** A request with no credentials at all runs as ANONYMOUS (the handler decides what it may do). */
+  anonymous?: boolean;
   /** The route reads a JSON body. */
   body?: boolean;
   /** Number of :parameters in the pattern. */
@@ -78,6 +80,7 @@ function callerFor(
   ex: Exchange,
 ): Caller | Promise<Caller> {
   if (options.permission === null) return ANONYMOUS;
+  if (options.anonymous && info.authorization === '' && info.apiKey === '') return ANONYMOUS;
   const permission = options.permission;
   const caller = path.authenticate(info);
   // The common case (a cached key or token) is synchronous and allocates no closure.

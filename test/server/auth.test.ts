@@ -374,3 +374,40 @@ it('serves without credentials only when authentication is switched off, and war
   assert.equal(r.status, 200);
   assert.match(open.output(), /WARNING: authentication is disabled/);
 });
+
+it('opens registration only when allowed, and then only as readonly in tenant default', async (t) => {
+  const dir = newTmpDir();
+  t.after(() => removeDir(dir));
+  const user = (n: number, extra: Record<string, unknown> = {}) => ({
+    username: `reader-${n}`,
+    email: `r${n}@example.com`,
+    password: 'password-123',
+    ...extra,
+  });
+  const closed = await startServerProcess(dir);
+  const refused = await post(`${closed.url}/api/v1/auth/register`, user(0), {});
+  assert.equal(refused.status, 401, 'closed by default');
+  await closed.stop();
+
+  const open = await startServerProcess(dir, {
+    ALLSOURCE_AUTH_ALLOW_REGISTRATION: 'true',
+    ALLSOURCE_AUTH_REGISTRATIONS_PER_HOUR: '2',
+  });
+  t.after(() => open.stop());
+  const created = await post(`${open.url}/api/v1/auth/register`, user(1), {});
+  assert.equal(created.status, 201);
+  assert.equal(created.body.role, 'readonly');
+  assert.equal(created.body.tenant_id, 'default');
+  for (const extra of [{ role: 'admin' }, { role: 'developer' }, { tenant_id: 'other' }]) {
+    const r = await post(`${open.url}/api/v1/auth/register`, user(2, extra), {});
+    assert.equal(r.status, 403, JSON.stringify(extra));
+  }
+  assert.equal((await post(`${open.url}/api/v1/auth/register`, user(3), {})).status, 201);
+  const limited = await post(`${open.url}/api/v1/auth/register`, user(4), {});
+  assert.equal(limited.status, 429, 'a bounded number per address');
+  assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+  // With credentials the route is the admin's, as before.
+  const byAdmin = await post(`${open.url}/api/v1/auth/register`, user(5, { role: 'developer' }));
+  assert.equal(byAdmin.status, 201);
+  assert.equal(byAdmin.body.role, 'developer');
+});
