@@ -79,6 +79,12 @@ export function backupRoutes(store: Store, config: BackupConfig) {
     running = true;
     try {
       const { summary, verified, pruned } = await takeBackup();
+      ex.span?.setAttributes({
+        'allsource.backup.id': summary.id,
+        'allsource.backup.bytes': summary.bytes,
+        'allsource.backup.raw_bytes': summary.rawBytes,
+        'allsource.events': summary.events,
+      });
       counters.completed++;
       counters.lastSuccessUnixSec = Math.floor(Date.now() / 1000);
       counters.lastDurationMs = summary.durationMs;

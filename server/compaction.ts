@@ -27,6 +27,12 @@ function statsJson(s: CompactionStats) {
 export function compactionRoutes(store: Store) {
   const trigger: Handler = async (ex) => {
     const run = await store.compact();
+    ex.span?.setAttributes({
+      'allsource.compaction.files': run.filesCompacted,
+      'allsource.compaction.bytes_before': run.bytesBefore,
+      'allsource.compaction.bytes_after': run.bytesAfter,
+      'allsource.events': run.eventsCompacted,
+    });
     send(
       ex,
       '200 OK',

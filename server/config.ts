@@ -40,6 +40,11 @@ export interface ServerConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
   logFormat: 'json' | 'pretty';
   accessLog: boolean;
+  tracingEnabled: boolean;
+  tracingExporter: 'otlp' | 'zipkin';
+  tracingEndpoint: string;
+  tracingSamplePercent: number;
+  tracingServiceName: string;
   retentionDays: number;
   retentionMaxBytes: number;
   compactionIntervalSec: number;
@@ -447,6 +452,49 @@ export const SETTINGS: Setting[] = [
     type: 'bool',
     default: false,
     about: 'One line per request (id, method, route, status, ms, tenant). Costs on the hot path.',
+  },
+  {
+    section: 'tracing',
+    key: 'enabled',
+    field: 'tracingEnabled',
+    type: 'bool',
+    default: false,
+    about: 'OpenTelemetry spans for ingest, query, erasure, backup, compaction and subscriptions.',
+  },
+  {
+    section: 'tracing',
+    key: 'exporter',
+    field: 'tracingExporter',
+    type: 'enum',
+    default: 'otlp',
+    choices: ['otlp', 'zipkin'],
+    about: 'otlp: OTLP over HTTP with JSON (collectors, Jaeger); zipkin: the Zipkin v2 JSON API.',
+  },
+  {
+    section: 'tracing',
+    key: 'endpoint',
+    field: 'tracingEndpoint',
+    type: 'string',
+    default: 'http://127.0.0.1:4318/v1/traces',
+    about: 'Where spans go (for Zipkin, e.g. http://127.0.0.1:9411/api/v2/spans).',
+  },
+  {
+    section: 'tracing',
+    key: 'sample_percent',
+    field: 'tracingSamplePercent',
+    type: 'int',
+    default: 100,
+    min: 0,
+    max: 100,
+    about: "Share of new traces recorded; a caller's traceparent decision is always followed.",
+  },
+  {
+    section: 'tracing',
+    key: 'service_name',
+    field: 'tracingServiceName',
+    type: 'string',
+    default: 'allsource',
+    about: 'service.name of the spans.',
   },
   {
     section: 'metrics',

@@ -23,6 +23,7 @@ import { openApiDocument } from './openapi.js';
 import { createQuotaChecks } from './tenants/quotas.js';
 import { openRegistry, pushRateHeaders, retentionPolicy, takeToken } from './tenants/registry.js';
 import { tenantRoutes } from './tenants/routes.js';
+import { createTracing } from './tracing.js';
 import { loadTransport, type Transport } from './uws.js';
 import { SERVICE_VERSION } from './version.js';
 import { registerStream } from './ws/stream.js';
@@ -64,6 +65,7 @@ export async function startServer(
   log: ServerLogger = createLogger(config),
 ): Promise<RunningServer> {
   const { uws, transport } = loadTransport(config.allowJsFallback);
+  const tracing = createTracing(config);
   const accounts = await openAccounts(config.dataDir);
   const booted = await bootstrap(accounts, config.dataDir, process.env, config.passwordMinLength);
   const tokens = createTokens(
@@ -113,6 +115,7 @@ export async function startServer(
     requestId: createRequestIds(),
     log,
     accessLog: config.accessLog,
+    tracing,
     admit(caller, ex) {
       const entry = registry.get(caller.tenantId);
       if (entry === undefined || !entry.record.active) {
@@ -189,9 +192,14 @@ export async function startServer(
   });
   const { Read, Write, Admin, Metrics, ManageTenants } = Permission;
   const routes: [Method, string, RouteOptions, Handler][] = [
-    ['post', '/api/v1/events', { permission: Write, body: true }, events.append],
-    ['post', '/api/v1/events/batch', { permission: Write, body: true }, events.batch],
-    ['get', '/api/v1/events/query', { permission: Read }, events.query],
+    ['post', '/api/v1/events', { permission: Write, body: true, span: 'ingest' }, events.append],
+    [
+      'post',
+      '/api/v1/events/batch',
+      { permission: Write, body: true, span: 'ingest' },
+      events.batch,
+    ],
+    ['get', '/api/v1/events/query', { permission: Read, span: 'query' }, events.query],
     ['get', '/api/v1/events/:event_id', { permission: Read, params: 1 }, events.byId],
     ['get', '/api/v1/entities/:entity_id/state', { permission: Read, params: 1 }, entities.state],
     [
@@ -200,7 +208,12 @@ export async function startServer(
       { permission: Read, params: 1 },
       entities.snapshot,
     ],
-    ['del', '/api/v1/entities/:entity_id', { permission: Admin, params: 1 }, entities.erase],
+    [
+      'del',
+      '/api/v1/entities/:entity_id',
+      { permission: Admin, params: 1, span: 'erase' },
+      entities.erase,
+    ],
     ['post', '/api/v1/snapshots', { permission: Write, body: true }, entities.create],
     ['get', '/api/v1/snapshots', { permission: Read }, entities.list],
     [
@@ -259,9 +272,14 @@ export async function startServer(
       { permission: ManageTenants, body: true, params: 1 },
       tenants.retention,
     ],
-    ['post', '/api/v1/compaction/trigger', { permission: ManageTenants }, compaction.trigger],
+    [
+      'post',
+      '/api/v1/compaction/trigger',
+      { permission: ManageTenants, span: 'compaction' },
+      compaction.trigger,
+    ],
     ['get', '/api/v1/compaction/stats', { permission: ManageTenants }, compaction.stats],
-    ['post', '/api/v1/backups', { permission: ManageTenants }, backups.create],
+    ['post', '/api/v1/backups', { permission: ManageTenants, span: 'backup' }, backups.create],
     ['get', '/api/v1/backups', { permission: ManageTenants }, backups.list],
     [
       'post',
@@ -293,7 +311,11 @@ export async function startServer(
     app,
     store,
     path.authenticate,
-    { bufferedBytesMax: config.wsBufferedBytesMax, messageBytesMax: config.wsMessageBytesMax },
+    {
+      bufferedBytesMax: config.wsBufferedBytesMax,
+      messageBytesMax: config.wsMessageBytesMax,
+      tracing,
+    },
     metrics,
   );
   app.any('/*', (res, req) => {
@@ -353,6 +375,7 @@ export async function startServer(
       stream.closeAll();
       await store.close();
       await registry.close();
+      await tracing?.shutdown();
     },
   };
 }

@@ -55,6 +55,7 @@ export function eventRoutes(
       const results = await store.append(caller.tenantId, events);
       metrics.ingestion((performance.now() - started) / 1000);
       const ingested = results.filter((r) => !r.duplicate).length;
+      ex.span?.setAttribute('allsource.events', results.length);
       quotas.appended(caller.tenantId, ingested);
       metrics.ingested(ingested);
       send(
@@ -67,6 +68,7 @@ export function eventRoutes(
       quotas.query(caller.tenantId);
       const result = store.read(caller.tenantId, toReadQuery(info.query));
       metrics.query('events');
+      ex.span?.setAttribute('allsource.events', result.events.length);
       const tail = `,"count":${result.events.length},"has_more":${result.hasMore},"next_position":${result.nextPosition}}`;
       send(ex, OK, eventsJson(result.events, caller.tenantJson, '{"events":', tail));
     },

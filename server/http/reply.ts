@@ -1,6 +1,8 @@
 // Writing responses. Every write after an await happens inside cork() and only if the client
 // is still there; large bodies go out with tryEnd and continue on onWritable (backpressure).
+
 import type { HttpResponse } from 'uWebSockets.js';
+import type { Span } from '@opentelemetry/api';
 import { errorBody, errorTable, type HttpError } from '../errors.js';
 
 /** Per-request state that outlives the synchronous handler. */
@@ -13,6 +15,8 @@ export interface Exchange {
   status?: string;
   /** Sent back as `x-request-id` and put on every log line about the request. */
   requestId?: string;
+  /** The request's trace span, when tracing is on and the route is traced. */
+  span?: Span;
 }
 
 const JSON_TYPE = 'application/json';

@@ -6,6 +6,7 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Caller, Credentials } from '../auth/authenticate.js';
 import { HttpError, toHttpError } from '../errors.js';
 import type { ServerLogger } from '../log.js';
+import type { Tracing } from '../tracing.js';
 import { readBody } from './body.js';
 import { type Exchange, sendError } from './reply.js';
 
@@ -33,6 +34,8 @@ export interface RequestPath {
   log: ServerLogger;
   /** Log one line per finished request. */
   accessLog: boolean;
+  /** null when tracing is off. */
+  tracing: Tracing | null;
 }
 
 /** The caller of a public route: no tenant, no permissions. */
@@ -57,6 +60,8 @@ export interface RouteOptions {
   permission: number | null;
   /** A request with no credentials at all runs as ANONYMOUS (the handler decides what it may do). */
   anonymous?: boolean;
+  /** Trace this route under this span name when tracing is on. */
+  span?: string;
   /** The route reads a JSON body. */
   body?: boolean;
   /** Number of :parameters in the pattern. */
@@ -109,6 +114,13 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
     };
     const method = path.accessLog ? req.getMethod() : '';
     let tenant = '';
+    if (path.tracing !== null && options.span !== undefined) {
+      ex.span = path.tracing.startServer(options.span, req.getHeader('traceparent'), {
+        'http.route': pattern,
+        'http.request.method': req.getMethod().toUpperCase(),
+        'allsource.request_id': ex.requestId!,
+      });
+    }
     res.onAborted(() => {
       ex.aborted = true;
     });
@@ -147,6 +159,7 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
       const status = ex.status === undefined ? 0 : Number.parseInt(ex.status, 10);
       const seconds = (performance.now() - started) / 1000;
       path.observe(pattern, status, seconds);
+      if (ex.span !== undefined) path.tracing!.finish(ex.span, status);
       if (path.accessLog) {
         path.log.info(
           { req_id: ex.requestId, method, route: pattern, status, ms: seconds * 1000, tenant },
@@ -156,6 +169,10 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
     };
     const run = (caller: Caller, body: Buffer | null): void => {
       tenant = caller.tenantId;
+      if (ex.span !== undefined) {
+        ex.span.setAttribute('allsource.tenant', tenant);
+        if (body !== null) ex.span.setAttribute('http.request.body.size', body.length);
+      }
       try {
         const result = handler(ex, info, caller, body);
         if (result instanceof Promise) result.catch(fail).finally(finish);

@@ -9,6 +9,7 @@
 // send buffer passes the limit is unsubscribed before the next publish and goes back to pull
 // mode at the publisher's position: it is served from the log and never buffers without bound.
 // Filters with no topic (a type prefix, or entity and type together) stay in pull mode.
+
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import {
   eventJson,
@@ -20,6 +21,7 @@ import type { Caller, Credentials } from '../auth/authenticate.js';
 import { Permission } from '../auth/roles.js';
 import { errorBody, errorTable, HttpError, toHttpError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
+import type { Tracing } from '../tracing.js';
 
 interface SocketData {
   caller: Caller;
@@ -54,6 +56,8 @@ interface Publisher {
 export interface StreamOptions {
   bufferedBytesMax: number;
   messageBytesMax: number;
+  /** Spans for subscriptions when tracing is on. */
+  tracing?: Tracing | null;
 }
 
 const PULL_MAX = 256;
@@ -269,9 +273,19 @@ export function registerStream(
       res.onAborted(() => {
         aborted = true;
       });
+      const span =
+        options.tracing == null
+          ? null
+          : options.tracing.startServer('subscribe', req.getHeader('traceparent'), {
+              'http.route': '/api/v1/events/stream',
+            });
       const accept = (caller: Caller): void => {
         if ((caller.permissions & Permission.Read) === 0) {
           throw new HttpError('FORBIDDEN', 'this operation is not permitted for your role');
+        }
+        if (span !== null) {
+          span.setAttribute('allsource.tenant', caller.tenantId);
+          options.tracing!.finish(span, 101);
         }
         if (aborted) return;
         const data: SocketData = {
@@ -288,8 +302,10 @@ export function registerStream(
         res.cork(() => res.upgrade<SocketData>(data, key, protocol, extensions, context));
       };
       const reject = (error: unknown): void => {
-        if (aborted) return;
         const typed = toHttpError(error);
+        if (span !== null)
+          options.tracing!.finish(span, Number.parseInt(errorTable[typed.code].status, 10));
+        if (aborted) return;
         res.cork(() => {
           res
             .writeStatus(errorTable[typed.code].status)
