@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { runBackupSuite } from './backup.js';
 import { runCompactionSuite } from './compaction.js';
 import { runEngineSuites } from './engine.js';
+import { runMetricsCost } from './metrics_cost.js';
 import { comparePeers } from './peer_figures.js';
 import { runPeers } from './peers.js';
 import { machine, printTable, writeResults } from './report.js';
@@ -28,6 +29,7 @@ try {
   const figures = [
     ...(await runEngineSuites(params)),
     ...(await runServerSuites(params)),
+    ...(await runMetricsCost(params)),
     ...(await runFanout(params)),
     ...(await runBackupSuite(params)),
     ...(await runCompactionSuite(params)),

@@ -1,9 +1,17 @@
-// The counters behind GET /metrics, in Prometheus text format with the allsource_ names of the
-// API reference. Counting is a field increment on the hot path.
-
+// GET /metrics through prom-client, with the allsource_ names of the API reference. The hot path
+// never builds a label string: each route's children (a duration histogram, a counter per
+// status) are looked up once and kept, so a request costs two map hits and the client's own
+// increments (BENCHMARKS.md measures it). Store figures are read when Prometheus scrapes.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Store } from '../engine/index.js';
 import type { BackupCounters } from './backups.js';
-import { Histogram } from './histogram.js';
+
+/** Request and append latencies, in seconds. */
+export const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+/** fdatasync latencies, in seconds: from a fast NVMe flush to a stalled disk. */
+export const FSYNC_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1];
 
 export interface ServerMetrics {
   ingested(n: number): void;
@@ -14,116 +22,181 @@ export interface ServerMetrics {
   request(route: string, status: number, seconds: number): void;
   /** One append (single or batch) from body to acknowledgement. */
   ingestion(seconds: number): void;
-  render(store: Store, transport: string, backups?: BackupCounters): string;
+  /** One fdatasync of the write path (the store calls it). */
+  fsync(seconds: number): void;
+  /** What to read at scrape time. */
+  attach(store: Store, transport: string, backups: BackupCounters): void;
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+interface RouteChildren {
+  duration: { observe(v: number): void };
+  byStatus: Map<number, { inc(): void }>;
 }
 
 export function createMetrics(): ServerMetrics {
-  let eventsIngested = 0;
-  let wsConnections = 0;
-  let rateLimited = 0;
-  /** route -> status -> count: no label string is built per request. */
-  const requests = new Map<string, Map<number, number>>();
-  const durations = new Map<string, Histogram>();
-  const ingestion = new Histogram();
-  const queries = new Map<string, number>();
+  const registry = new Registry();
+  let source: { store: Store; transport: string; backups: BackupCounters } | null = null;
+  const gauge = (name: string, help: string, read: (g: Gauge) => void) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (source !== null) read(this);
+      },
+    });
+
+  const events = new Counter({
+    name: 'allsource_events_ingested_total',
+    help: 'Events written (duplicates not counted).',
+    registers: [registry],
+  });
+  const queries = new Counter({
+    name: 'allsource_queries_total',
+    help: 'Read requests by kind.',
+    labelNames: ['query_type'],
+    registers: [registry],
+  });
+  const sockets = new Gauge({
+    name: 'allsource_websocket_connections',
+    help: 'Open WebSocket connections.',
+    registers: [registry],
+  });
+  const limited = new Counter({
+    name: 'allsource_rate_limited_total',
+    help: 'Requests answered 429 RATE_LIMITED.',
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: 'allsource_http_requests_total',
+    help: 'HTTP requests by route and status.',
+    labelNames: ['route', 'status'],
+    registers: [registry],
+  });
+  const durations = new Histogram({
+    name: 'allsource_http_request_duration_seconds',
+    help: 'HTTP request time, from route to response.',
+    labelNames: ['route'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const ingestion = new Histogram({
+    name: 'allsource_ingestion_duration_seconds',
+    help: 'Time from a parsed append to its acknowledgement.',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const fsyncs = new Histogram({
+    name: 'allsource_fsync_duration_seconds',
+    help: 'fdatasync calls on the write path and their time.',
+    buckets: FSYNC_BUCKETS,
+    registers: [registry],
+  });
+  gauge('allsource_storage_size_bytes', 'Bytes in event segments.', (g) => {
+    let bytes = 0;
+    for (const tenant of source!.store.tenantIds())
+      bytes += source!.store.stats(tenant).storageBytes;
+    g.set(bytes);
+  });
+  // Counters kept by the store or the backup routes, copied in at scrape time.
+  const copied = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (source === null) return;
+        this.reset();
+        this.inc(read());
+      },
+    });
+  copied(
+    'allsource_compaction_runs_total',
+    'Compaction passes finished.',
+    () => source!.store.compactionStats().runs,
+  );
+  copied(
+    'allsource_compaction_events_removed_total',
+    'Events removed by erasure and retention.',
+    () => source!.store.compactionStats().totals.eventsCompacted,
+  );
+  copied('allsource_compaction_bytes_reclaimed_total', 'Segment bytes freed by compaction.', () => {
+    const t = source!.store.compactionStats().totals;
+    return t.bytesBefore - t.bytesAfter;
+  });
+  new Counter({
+    name: 'allsource_backups_total',
+    help: 'Backups by result.',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      if (source === null) return;
+      this.reset();
+      this.inc({ result: 'ok' }, source.backups.completed);
+      this.inc({ result: 'failed' }, source.backups.failed);
+    },
+  });
+  gauge(
+    'allsource_backup_last_success_timestamp_seconds',
+    'Unix time of the last good backup (0: none).',
+    (g) => g.set(source!.backups.lastSuccessUnixSec),
+  );
+  new Gauge({
+    name: 'allsource_transport_info',
+    help: 'The HTTP transport in use.',
+    labelNames: ['transport'],
+    registers: [registry],
+    collect() {
+      if (source !== null) this.set({ transport: source.transport }, 1);
+    },
+  });
+
+  const routes = new Map<string, RouteChildren>();
+  const queryKinds = new Map<string, { inc(): void }>();
   return {
     ingested(n) {
-      eventsIngested += n;
+      if (n > 0) events.inc(n);
     },
     query(kind) {
-      queries.set(kind, (queries.get(kind) ?? 0) + 1);
+      let child = queryKinds.get(kind);
+      if (child === undefined) {
+        child = queries.labels(kind);
+        queryKinds.set(kind, child);
+      }
+      child.inc();
     },
     websocket(delta) {
-      wsConnections += delta;
+      sockets.inc(delta);
     },
     rateLimited() {
-      rateLimited++;
+      limited.inc();
     },
     request(route, status, seconds) {
-      let byStatus = requests.get(route);
-      if (byStatus === undefined) {
-        byStatus = new Map();
-        requests.set(route, byStatus);
+      let children = routes.get(route);
+      if (children === undefined) {
+        children = { duration: durations.labels(route), byStatus: new Map() };
+        routes.set(route, children);
       }
-      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-      let h = durations.get(route);
-      if (h === undefined) {
-        h = new Histogram();
-        durations.set(route, h);
+      let counter = children.byStatus.get(status);
+      if (counter === undefined) {
+        counter = requests.labels(route, String(status));
+        children.byStatus.set(status, counter);
       }
-      h.observe(seconds);
+      counter.inc();
+      children.duration.observe(seconds);
     },
     ingestion(seconds) {
       ingestion.observe(seconds);
     },
-    render(store, transport, backups) {
-      const c = store.counters();
-      const k = store.compactionStats();
-      let storage = 0;
-      for (const tenant of store.tenantIds()) storage += store.stats(tenant).storageBytes;
-      const lines = [
-        '# HELP allsource_events_ingested_total Events written (duplicates not counted).',
-        '# TYPE allsource_events_ingested_total counter',
-        `allsource_events_ingested_total ${eventsIngested}`,
-        '# HELP allsource_queries_total Read requests by kind.',
-        '# TYPE allsource_queries_total counter',
-        ...[...queries].map(([k, n]) => `allsource_queries_total{query_type="${k}"} ${n}`),
-        '# HELP allsource_websocket_connections Open WebSocket connections.',
-        '# TYPE allsource_websocket_connections gauge',
-        `allsource_websocket_connections ${wsConnections}`,
-        '# HELP allsource_rate_limited_total Requests answered 429 RATE_LIMITED.',
-        '# TYPE allsource_rate_limited_total counter',
-        `allsource_rate_limited_total ${rateLimited}`,
-        '# HELP allsource_storage_size_bytes Bytes in event segments.',
-        '# TYPE allsource_storage_size_bytes gauge',
-        `allsource_storage_size_bytes ${storage}`,
-        '# HELP allsource_fsync_total fdatasync calls on the write path.',
-        '# TYPE allsource_fsync_total counter',
-        `allsource_fsync_total ${c.fsyncs}`,
-        '# HELP allsource_fsync_duration_seconds_total Seconds spent in fdatasync.',
-        '# TYPE allsource_fsync_duration_seconds_total counter',
-        `allsource_fsync_duration_seconds_total ${c.fsyncMicrosTotal / 1e6}`,
-        '# HELP allsource_http_requests_total HTTP requests by route and status.',
-        '# TYPE allsource_http_requests_total counter',
-        ...[...requests].flatMap(([route, byStatus]) =>
-          [...byStatus].map(
-            ([status, n]) =>
-              `allsource_http_requests_total{route="${route}",status="${status}"} ${n}`,
-          ),
-        ),
-        '# HELP allsource_http_request_duration_seconds HTTP request time, from route to response.',
-        '# TYPE allsource_http_request_duration_seconds histogram',
-        ...[...durations].flatMap(([route, h]) =>
-          h.render('allsource_http_request_duration_seconds', `route="${route}"`),
-        ),
-        '# HELP allsource_ingestion_duration_seconds Time from a parsed append to its acknowledgement.',
-        '# TYPE allsource_ingestion_duration_seconds histogram',
-        ...ingestion.render('allsource_ingestion_duration_seconds'),
-        '# HELP allsource_compaction_runs_total Compaction passes finished.',
-        '# TYPE allsource_compaction_runs_total counter',
-        `allsource_compaction_runs_total ${k.runs}`,
-        '# HELP allsource_compaction_events_removed_total Events removed by erasure and retention.',
-        '# TYPE allsource_compaction_events_removed_total counter',
-        `allsource_compaction_events_removed_total ${k.totals.eventsCompacted}`,
-        '# HELP allsource_compaction_bytes_reclaimed_total Segment bytes freed by compaction.',
-        '# TYPE allsource_compaction_bytes_reclaimed_total counter',
-        `allsource_compaction_bytes_reclaimed_total ${k.totals.bytesBefore - k.totals.bytesAfter}`,
-        ...(backups === undefined
-          ? []
-          : [
-              '# HELP allsource_backups_total Backups by result.',
-              '# TYPE allsource_backups_total counter',
-              `allsource_backups_total{result="ok"} ${backups.completed}`,
-              `allsource_backups_total{result="failed"} ${backups.failed}`,
-              '# HELP allsource_backup_last_success_timestamp_seconds Unix time of the last good backup (0: none).',
-              '# TYPE allsource_backup_last_success_timestamp_seconds gauge',
-              `allsource_backup_last_success_timestamp_seconds ${backups.lastSuccessUnixSec}`,
-            ]),
-        '# HELP allsource_transport_info The HTTP transport in use.',
-        '# TYPE allsource_transport_info gauge',
-        `allsource_transport_info{transport="${transport}"} 1`,
-      ];
-      return `${lines.join('\n')}\n`;
+    fsync(seconds) {
+      fsyncs.observe(seconds);
     },
+    attach(store, transport, backups) {
+      source = { store, transport, backups };
+    },
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
   };
 }

@@ -66,6 +66,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { uws, transport } = loadTransport(config.allowJsFallback);
   const tracing = createTracing(config);
+  const metrics = createMetrics();
   const accounts = await openAccounts(config.dataDir);
   const booted = await bootstrap(accounts, config.dataDir, process.env, config.passwordMinLength);
   const tokens = createTokens(
@@ -96,12 +97,12 @@ export async function startServer(
     compactionIntervalMs: config.compactionIntervalSec * 1000,
     compactionBytesPerSec: config.compactionBytesPerSec,
     logger: engineLogger(log),
+    observeFsync: (seconds) => metrics.fsync(seconds),
   });
   for (const entry of registry.list()) {
     const r = entry.record.retention;
     if (r !== undefined && r !== null) store.setRetention(entry.record.id, retentionPolicy(r));
   }
-  const metrics = createMetrics();
   const started = Date.now();
   let shuttingDown = false;
   const path: RequestPath = {
@@ -137,6 +138,7 @@ export async function startServer(
   const tenants = tenantRoutes(registry, store, accounts);
   const backups = backupRoutes(store, config);
   const compaction = compactionRoutes(store);
+  metrics.attach(store, transport, backups.counters);
   const docs = docsRoutes();
   const stats: Handler = (ex, _info, caller) => {
     const s = store.stats(caller.tenantId);
@@ -177,13 +179,8 @@ export async function startServer(
       }),
     );
   };
-  const metricsRoute: Handler = (ex) =>
-    send(
-      ex,
-      '200 OK',
-      metrics.render(store, transport, backups.counters),
-      'text/plain; version=0.0.4',
-    );
+  const metricsRoute: Handler = async (ex) =>
+    send(ex, '200 OK', await metrics.render(), metrics.contentType);
 
   const auth = authRoutes(accounts, tokens, backoff, registry, quotas, {
     passwordMinLength: config.passwordMinLength,

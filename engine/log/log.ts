@@ -20,6 +20,7 @@ export interface LogConfig {
   logger: Logger;
   fsync: FsyncPolicy;
   segmentBytesMax: number;
+  observeFsync?: ((seconds: number) => void) | undefined;
 }
 
 interface Waiter {

@@ -295,8 +295,10 @@ export class RoundWriter {
   private async fdatasync(fd: number): Promise<void> {
     const started = performance.now();
     await this.config.io.fdatasync(fd);
+    const ms = performance.now() - started;
     this.log.counters.fsyncs++;
-    this.log.counters.fsyncMicrosTotal += Math.round((performance.now() - started) * 1000);
+    this.log.counters.fsyncMicrosTotal += Math.round(ms * 1000);
+    this.config.observeFsync?.(ms / 1000);
   }
 
   /** fsyncs the active segment if bytes were written since the last sync. */

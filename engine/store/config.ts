@@ -26,6 +26,8 @@ export interface StoreOptions {
   compactionBytesPerSec?: number;
   io?: Io;
   logger?: Logger;
+  /** Called with the duration of every fdatasync of the write path (for a latency histogram). */
+  observeFsync?: (seconds: number) => void;
   /** Test hook: called at each step of a compaction swap. */
   compactionStep?: (name: 'rewritten' | 'decided' | 'renamed' | 'removed') => void;
 }

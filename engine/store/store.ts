@@ -67,6 +67,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     logger,
     fsync: config.fsync,
     segmentBytesMax: config.segmentBytesMax,
+    observeFsync: options.observeFsync,
   };
   const tenantsDir = path.join(config.dataDir, TENANTS_DIR);
   io.mkdirp(tenantsDir);

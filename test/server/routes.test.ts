@@ -181,9 +181,11 @@ describe('HTTP routes', () => {
     );
     assert.match(
       text,
-      /^allsource_http_request_duration_seconds_bucket\{route="\/api\/v1\/stats",le="\+Inf"\} [1-9]\d*$/m,
+      /^allsource_http_request_duration_seconds_bucket\{le="\+Inf",route="\/api\/v1\/stats"\} [1-9]\d*$/m,
     );
     assert.match(text, /^allsource_ingestion_duration_seconds_count [1-9]\d*$/m);
+    assert.match(text, /^allsource_fsync_duration_seconds_count [1-9]\d*$/m);
+    assert.match(text, /^allsource_transport_info\{transport="uws-native"\} 1$/m);
   });
 
   it('answers bad input with the JSON error of API.md and stays up', async () => {
