@@ -4,10 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBackupSuite } from './backup.js';
+import { writeChart } from './chart.js';
 import { runCompactionSuite } from './compaction.js';
 import { runEngineSuites } from './engine.js';
 import { runMetricsCost } from './metrics_cost.js';
-import { comparePeers } from './peer_figures.js';
+import { runNats } from './nats.js';
+import { compareNats, comparePeers } from './peer_figures.js';
 import { runPeers } from './peers.js';
 import { machine, printTable, writeResults } from './report.js';
 import { runServerSuites } from './server.js';
@@ -17,6 +19,7 @@ const { values } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results.json' },
+    chart: { type: 'string', default: 'bench-results.svg' },
     dir: { type: 'string' },
   },
 });
@@ -37,8 +40,16 @@ try {
   const peers = await runPeers(params);
   if (peers.skipped !== null) console.log(`peers skipped: ${peers.skipped}`);
   else figures.push(...comparePeers(figures, peers));
+  const nats = await runNats(params);
+  if (nats.skipped !== null) console.log(`NATS skipped: ${nats.skipped}`);
+  else figures.push(...compareNats(figures, nats));
   printTable(figures);
   writeResults(values.out, smoke ? 'smoke' : 'full', figures);
+  writeChart(
+    values.chart,
+    figures,
+    `AllSource make bench${smoke ? ' (smoke)' : ''}, ${new Date().toISOString().slice(0, 10)}`,
+  );
   console.log(`wrote ${values.out} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 } finally {
   if (values.dir === undefined) fs.rmSync(dir, { recursive: true, force: true });

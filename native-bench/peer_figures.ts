@@ -1,4 +1,5 @@
 // Our server figures as ratios to the peers measured in the same run (the targets of make bench).
+import type { NatsResults } from './nats.js';
 import type { PeerResults } from './peers.js';
 import { type Figure, figure } from './report.js';
 
@@ -52,6 +53,34 @@ export function comparePeers(figures: Figure[], peers: PeerResults): Figure[] {
         baseline: { name: 'Redis XRANGE COUNT 100', samples: peers.xrange },
         target: '>= 2x',
       }),
+    );
+  }
+  return out;
+}
+
+export function compareNats(figures: Figure[], nats: NatsResults): Figure[] {
+  const settings = {
+    peer: 'NATS JetStream 2.9 (Debian), file storage, 1 replica; acknowledges before any fsync',
+    load: 'minimal NATS protocol client, publish with ack, 256 in flight',
+    payloadBytes: 250,
+  };
+  const out = [
+    figure('peers', 'NATS JetStream publish with ack (no fsync)', 'acks/s', nats.acks, settings),
+  ];
+  const single = ours(figures, 'POST /events, 1 event, 64 conns');
+  if (single !== null) {
+    out.push(
+      figure(
+        'peers',
+        'single durable ingest (fsync always) vs NATS publish-ack',
+        'req/s',
+        single,
+        settings,
+        {
+          baseline: { name: 'NATS JetStream acks (no fsync)', samples: nats.acks },
+          target: 'context: NATS does not fsync before its ack',
+        },
+      ),
     );
   }
   return out;
