@@ -66,6 +66,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       { dataDir: target },
     );
   }
+  await removeStaleStages(target);
   const tag = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const stage = `${target}.restoring-${tag}`;
   let releaseTarget: (() => void) | null = null;
@@ -126,6 +127,32 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     releaseTarget?.();
     await removeTree(stage);
     throw error;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A restore killed mid-way leaves its staging directory (and, with --force, the replaced
+ * target) beside the target; the next restore into the same target removes those whose process
+ * is gone.
+ */
+async function removeStaleStages(target: string): Promise<void> {
+  const parent = path.dirname(target);
+  const prefix = path.basename(target);
+  const stale = new RegExp(
+    `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(restoring|replaced)-(\\d+)-[0-9a-f]{6}$`,
+  );
+  for (const name of await listDir(parent)) {
+    const m = stale.exec(name);
+    if (m !== null && !alive(Number(m[2]))) await removeTree(path.join(parent, name));
   }
 }
 

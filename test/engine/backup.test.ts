@@ -224,9 +224,17 @@ describe('backups', () => {
       ['b', 'data'],
       'no staging or replaced directory is left',
     );
+    // What a restore killed mid-way left is cleared by the next restore into the same target,
+    // unless its process still runs.
+    const dead = path.join(dir, 'empty.restoring-999999999-abcdef');
+    const live = path.join(dir, `empty.restoring-${process.pid}-abcdef`);
+    fs.mkdirSync(dead);
+    fs.mkdirSync(live);
     // An empty directory is a fine target.
     fs.mkdirSync(path.join(dir, 'empty'));
     await restoreBackup({ backupDir: backups, id, dataDir: path.join(dir, 'empty') });
+    assert.ok(!fs.existsSync(dead), 'a dead restore is cleared');
+    assert.ok(fs.existsSync(live), 'a running one is left alone');
   });
 
   it('restores to a position or a time, keeping whole batches', async (t) => {
