@@ -40,6 +40,8 @@ export interface ServerConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
   logFormat: 'json' | 'pretty';
   accessLog: boolean;
+  metricsOtlpEndpoint: string;
+  metricsOtlpIntervalSec: number;
   tracingEnabled: boolean;
   tracingExporter: 'otlp' | 'zipkin';
   tracingEndpoint: string;
@@ -452,6 +454,25 @@ export const SETTINGS: Setting[] = [
     type: 'bool',
     default: false,
     about: 'One line per request (id, method, route, status, ms, tenant). Costs on the hot path.',
+  },
+  {
+    section: 'metrics',
+    key: 'otlp_endpoint',
+    field: 'metricsOtlpEndpoint',
+    type: 'string',
+    default: '',
+    about:
+      'Also push metrics over OTLP/HTTP here (e.g. http://127.0.0.1:4318/v1/metrics); empty: off.',
+  },
+  {
+    section: 'metrics',
+    key: 'otlp_interval_sec',
+    field: 'metricsOtlpIntervalSec',
+    type: 'int',
+    default: 60,
+    min: 1,
+    max: 3600,
+    about: 'Seconds between OTLP metric exports.',
   },
   {
     section: 'tracing',

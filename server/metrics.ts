@@ -28,6 +28,8 @@ export interface ServerMetrics {
   attach(store: Store, transport: string, backups: BackupCounters): void;
   render(): Promise<string>;
   readonly contentType: string;
+  /** Plain running totals, for the OTLP export. */
+  totals(): { eventsIngested: number; requests: number; rateLimited: number; websockets: number };
 }
 
 interface RouteChildren {
@@ -153,10 +155,12 @@ export function createMetrics(): ServerMetrics {
     },
   });
 
+  const plain = { eventsIngested: 0, requests: 0, rateLimited: 0, websockets: 0 };
   const routes = new Map<string, RouteChildren>();
   const queryKinds = new Map<string, { inc(): void }>();
   return {
     ingested(n) {
+      plain.eventsIngested += n;
       if (n > 0) events.inc(n);
     },
     query(kind) {
@@ -168,12 +172,15 @@ export function createMetrics(): ServerMetrics {
       child.inc();
     },
     websocket(delta) {
+      plain.websockets += delta;
       sockets.inc(delta);
     },
     rateLimited() {
+      plain.rateLimited++;
       limited.inc();
     },
     request(route, status, seconds) {
+      plain.requests++;
       let children = routes.get(route);
       if (children === undefined) {
         children = { duration: durations.labels(route), byStatus: new Map() };
@@ -197,6 +204,7 @@ export function createMetrics(): ServerMetrics {
       source = { store, transport, backups };
     },
     render: () => registry.metrics(),
+    totals: () => ({ ...plain }),
     contentType: registry.contentType,
   };
 }

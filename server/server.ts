@@ -20,6 +20,7 @@ import { type Handler, type RequestPath, type RouteOptions, route } from './http
 import { createLogger, createRequestIds, engineLogger, type ServerLogger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { startOtlpMetrics } from './otlp_metrics.js';
 import { createQuotaChecks } from './tenants/quotas.js';
 import { openRegistry, pushRateHeaders, retentionPolicy, takeToken } from './tenants/registry.js';
 import { tenantRoutes } from './tenants/routes.js';
@@ -139,6 +140,7 @@ export async function startServer(
   const backups = backupRoutes(store, config);
   const compaction = compactionRoutes(store);
   metrics.attach(store, transport, backups.counters);
+  const otlpMetrics = startOtlpMetrics(config, store, metrics);
   const docs = docsRoutes();
   const stats: Handler = (ex, _info, caller) => {
     const s = store.stats(caller.tenantId);
@@ -370,6 +372,8 @@ export async function startServer(
       while (path.inFlight > 0 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 10));
       stream.closeAll();
+      // The last metric export reads the store, so it goes before the store closes.
+      await otlpMetrics?.shutdown();
       await store.close();
       await registry.close();
       await tracing?.shutdown();

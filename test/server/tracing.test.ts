@@ -104,3 +104,38 @@ it('sends nothing when tracing is off', async (t) => {
   await server.stop();
   assert.equal(otlp.bodies.length, 0);
 });
+
+it('pushes metrics over OTLP beside /metrics when an endpoint is set', async (t) => {
+  const otlp = await receiver(t);
+  const server = await startServerProcess(tmpDir(t), {
+    ALLSOURCE_METRICS_OTLP_ENDPOINT: `http://127.0.0.1:${otlp.port}/v1/metrics`,
+    ALLSOURCE_METRICS_OTLP_INTERVAL_SEC: '3600',
+  });
+  t.after(() => server.kill());
+  for (let i = 0; i < 3; i++) {
+    await post(`${server.url}/api/v1/events`, { event_type: 'a.b', entity_id: 'e', payload: {} });
+  }
+  // Shutdown sends the last export.
+  assert.equal(await server.stop(), 0);
+  const exports = otlp.bodies.filter((b) => b.url === '/v1/metrics');
+  assert.ok(exports.length > 0, 'the receiver got a metrics export');
+  const metrics = exports.flatMap((b) =>
+    (
+      b.body as {
+        resourceMetrics: {
+          scopeMetrics: {
+            metrics: {
+              name: string;
+              sum?: { dataPoints: { asInt?: unknown; asDouble?: unknown }[] };
+            }[];
+          }[];
+        }[];
+      }
+    ).resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)),
+  );
+  const ingested = metrics.find((m) => m.name === 'allsource.events.ingested');
+  assert.ok(ingested, `metrics: ${metrics.map((m) => m.name).join(', ')}`);
+  const point = ingested.sum!.dataPoints[0]!;
+  assert.equal(Number(point.asInt ?? point.asDouble), 3);
+  assert.ok(metrics.some((m) => m.name === 'allsource.storage.size'));
+});
