@@ -148,3 +148,55 @@ it('leaks nothing of tenant A to tenant B on any GET route', async () => {
   const revoke = await call('DELETE', `${base}/api/v1/auth/api-keys/${aIds.key}`, b);
   assert.equal(revoke.status, 404, "B cannot revoke A's key");
 });
+
+it('changes nothing of tenant A through any write route called by tenant B', async () => {
+  const a = await login('tenant-a-dev');
+  const stateOfA = async () =>
+    [
+      await call('GET', `${base}/api/v1/events/query?limit=1000`, a),
+      await call('GET', `${base}/api/v1/snapshots?entity_id=${MARKER}-entity`, a),
+      await call('GET', `${base}/api/v1/auth/api-keys`, a),
+      await call('GET', `${base}/api/v1/auth/users`, admin),
+      await call('GET', `${base}/api/v1/tenants/tenant-a`, admin),
+    ].map((r) => `${r.status} ${r.text}`);
+  const before = await stateOfA();
+  const ids = [aIds.event!, `${MARKER}-entity`, aIds['tenant-a-user']!, aIds.key!, 'tenant-a'];
+  const bodies: unknown[] = [
+    {},
+    { entity_id: `${MARKER}-entity` },
+    { events: [{ event_type: 'secret.thing', entity_id: `${MARKER}-entity`, payload: {} }] },
+    { max_age_days: 1, max_bytes: 1 },
+  ];
+  let checked = 0;
+  for (const route of server.routes) {
+    if (route.method === 'GET' || route.permission === null) continue;
+    // Backups and compaction act on every tenant and need ManageTenants (the role matrix
+    // checks that B's developer gets 403); running them here would only slow the test down.
+    if (
+      route.pattern.startsWith('/api/v1/backups') ||
+      route.pattern.startsWith('/api/v1/compaction')
+    ) {
+      continue;
+    }
+    const paths = route.pattern.includes(':')
+      ? ids.map((id) => route.pattern.replace(/:[a-z_]+/g, encodeURIComponent(id)))
+      : [route.pattern];
+    for (const path of paths) {
+      for (const body of route.method === 'DELETE' ? [undefined] : bodies) {
+        const { status, text } = await call(route.method, `${base}${path}`, b, body);
+        // B may echo the ids it sent, or name its own entity like A's; A's payload never shows.
+        assert.ok(
+          !text.includes(`"secret":"${MARKER}"`),
+          `${route.method} ${path} answered ${status} with A's data`,
+        );
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked > 30, `only ${checked} requests`);
+  assert.deepEqual(
+    await stateOfA(),
+    before,
+    "tenant A's events, snapshots, keys, users and tenant are unchanged",
+  );
+});
