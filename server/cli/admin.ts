@@ -3,22 +3,6 @@
 // server's message when it refuses.
 import http from 'node:http';
 import https from 'node:https';
-import { parseArgs } from 'node:util';
-
-export const ADMIN_HELP = `Admin commands (talk to a running server):
-  allsource stats
-  allsource user create --username <u> --email <e> --password <p> [--role <r>] [--tenant <id>]
-  allsource user list
-  allsource user delete <user id>
-  allsource tenant create <id> --name <name> [--preset free|professional|unlimited|standard]
-  allsource tenant list
-  allsource tenant stats <id>
-  allsource tenant activate|deactivate <id>
-Common options:
-  --url <url>          server URL        ALLSOURCE_URL (http://127.0.0.1:3900)
-  --api-key <ask_...>  admin API key     ALLSOURCE_API_KEY
-  --json               print JSON instead of a table
-`;
 
 export class CliError extends Error {}
 
@@ -114,34 +98,35 @@ export const need = (value: string | undefined, what: string): string => {
   return value;
 };
 
-export async function admin(command: string, argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      url: { type: 'string' },
-      'api-key': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      username: { type: 'string' },
-      email: { type: 'string' },
-      password: { type: 'string' },
-      role: { type: 'string' },
-      tenant: { type: 'string' },
-      name: { type: 'string' },
-      preset: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(ADMIN_HELP);
-    return;
-  }
-  const ctx: Context = {
+/** Options of the admin commands, by their flag names. */
+export interface AdminValues {
+  url?: string | undefined;
+  'api-key'?: string | undefined;
+  json?: boolean | undefined;
+  username?: string | undefined;
+  email?: string | undefined;
+  password?: string | undefined;
+  role?: string | undefined;
+  tenant?: string | undefined;
+  name?: string | undefined;
+  preset?: string | undefined;
+}
+
+export function contextOf(values: AdminValues): Context {
+  return {
     url: (values.url ?? process.env.ALLSOURCE_URL ?? 'http://127.0.0.1:3900').replace(/\/$/, ''),
     key: values['api-key'] ?? process.env.ALLSOURCE_API_KEY ?? '',
-    json: values.json,
+    json: values.json === true,
   };
-  const [action, target] = positionals;
+}
+
+export async function admin(
+  command: string,
+  action: string | undefined,
+  target: string | undefined,
+  values: AdminValues,
+): Promise<void> {
+  const ctx = contextOf(values);
   try {
     if (ctx.key === '')
       throw new CliError('an admin API key is required: --api-key or ALLSOURCE_API_KEY');
@@ -208,8 +193,7 @@ export async function admin(command: string, argv: string[]): Promise<void> {
       );
       print(ctx, r, [r as Record<string, unknown>], ['id', 'name', 'active']);
     } else {
-      process.stdout.write(ADMIN_HELP);
-      process.exitCode = 2;
+      throw new CliError(`unknown command ${command} ${action ?? ''}`.trim());
     }
   } catch (error) {
     if (!(error instanceof CliError)) throw error;

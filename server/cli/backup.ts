@@ -1,7 +1,6 @@
 // `allsource backup ...`. create asks the running server (or, with --data-dir, works on a
 // stopped store); list and verify ask the server, or read the backup directory with
 // --backup-dir; restore and prune always work offline on directories.
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import {
   createBackup,
@@ -17,20 +16,15 @@ import {
 } from '../../engine/index.js';
 import { backupJson, METADATA_FILES } from '../backups.js';
 import { loadConfig, readConfigFile } from '../config.js';
-import { CliError, type Context, need, print, request } from './admin.js';
-
-export const BACKUP_HELP = `Backups:
-  allsource backup create                      ask the running server for a backup
-  allsource backup create --data-dir <dir>     back up a stopped store directly
-  allsource backup list [--backup-dir <dir>]
-  allsource backup verify <id> [--backup-dir <dir>]
-  allsource backup restore <id> --data-dir <empty dir> [--to-position <n>]
-                           [--to-time <RFC 3339>] [--force] [--open-check] [--backup-dir <dir>]
-  allsource backup prune [--keep <n>] [--backup-dir <dir>]
-With --backup-dir (and always for restore and prune) the command reads the backup directory
-itself: --backup-dir, else [backup] dir of --config, else ALLSOURCE_BACKUP_DIR, else ./backups.
-Without it, list and verify ask the server at --url with --api-key.
-`;
+import {
+  type AdminValues,
+  CliError,
+  type Context,
+  contextOf,
+  need,
+  print,
+  request,
+} from './admin.js';
 
 const MiB = 1024 * 1024;
 
@@ -65,36 +59,24 @@ function wholeNumber(value: string | undefined, flag: string): number | undefine
   return Number(value);
 }
 
-export async function backupCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      url: { type: 'string' },
-      'api-key': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      config: { type: 'string' },
-      'backup-dir': { type: 'string' },
-      'data-dir': { type: 'string' },
-      'to-position': { type: 'string' },
-      'to-time': { type: 'string' },
-      keep: { type: 'string' },
-      force: { type: 'boolean', default: false },
-      'open-check': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const [action, id] = positionals;
-  if (values.help || action === undefined) {
-    process.stdout.write(BACKUP_HELP);
-    if (!values.help) process.exitCode = 2;
-    return;
-  }
-  const ctx: Context = {
-    url: (values.url ?? process.env.ALLSOURCE_URL ?? 'http://127.0.0.1:3900').replace(/\/$/, ''),
-    key: values['api-key'] ?? process.env.ALLSOURCE_API_KEY ?? '',
-    json: values.json,
-  };
+/** Options of the backup commands, by their flag names. */
+export interface BackupValues extends AdminValues {
+  config?: string | undefined;
+  'backup-dir'?: string | undefined;
+  'data-dir'?: string | undefined;
+  'to-position'?: string | undefined;
+  'to-time'?: string | undefined;
+  keep?: string | undefined;
+  force?: boolean | undefined;
+  'open-check'?: boolean | undefined;
+}
+
+export async function backupCommand(
+  action: string,
+  id: string | undefined,
+  values: BackupValues,
+): Promise<void> {
+  const ctx: Context = contextOf(values);
   const offline = values['backup-dir'] !== undefined;
   const config = () =>
     loadConfig(process.env, { backupDir: values['backup-dir'] }, readConfigFile(values.config));
@@ -181,8 +163,8 @@ export async function backupCommand(argv: string[]): Promise<void> {
         backupDir: config().backupDir,
         id: target,
         dataDir,
-        force: values.force,
-        openCheck: values['open-check'],
+        force: values.force === true,
+        openCheck: values['open-check'] === true,
         ...(toPosition === undefined ? {} : { toPosition }),
         ...(toTimeUs === undefined ? {} : { toTimeUs }),
         onProgress: bar.update,
@@ -210,8 +192,7 @@ export async function backupCommand(argv: string[]): Promise<void> {
         ['removed'],
       );
     } else {
-      process.stdout.write(BACKUP_HELP);
-      process.exitCode = 2;
+      throw new CliError(`unknown command backup ${action}`);
     }
   } catch (error) {
     if (isStoreError(error)) {

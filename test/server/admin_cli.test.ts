@@ -80,3 +80,29 @@ it('manages tenants and users and reads stats from the command line', async (t) 
   assert.equal(down.code, 1);
   assert.match(down.stderr, /cannot reach/);
 });
+
+it('answers --help on every command and refuses missing arguments before any request', async () => {
+  const url = 'http://127.0.0.1:9'; // nothing listens: a request would fail with "cannot reach"
+  for (const args of [
+    ['--help'],
+    ['serve', '--help'],
+    ['config', 'validate', '--help'],
+    ['user', 'create', '--help'],
+    ['tenant', 'stats', '--help'],
+    ['backup', 'restore', '--help'],
+  ]) {
+    const r = await cli(url, args);
+    assert.equal(r.code, 0, args.join(' '));
+    assert.match(r.stdout, /^Usage: allsource/m, args.join(' '));
+  }
+  const missing = await cli(url, ['user', 'create', '--username', 'x']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /required option '--email <address>'/);
+  assert.doesNotMatch(missing.stderr, /cannot reach/);
+  const noId = await cli(url, ['tenant', 'create']);
+  assert.equal(noId.code, 1);
+  assert.match(noId.stderr, /missing required argument 'id'/);
+  const unknown = await cli(url, ['frobnicate']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+});
