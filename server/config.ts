@@ -675,3 +675,30 @@ export function readConfigFile(
     );
   }
 }
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** Settings that weaken a deployment, each with what it risks; printed at start. */
+export function startupWarnings(config: ServerConfig): string[] {
+  const out: string[] = [];
+  if (!config.authEnabled) {
+    out.push(
+      'authentication is disabled (ALLSOURCE_AUTH_ENABLED=0): every request acts as admin of tenant default.',
+    );
+  }
+  if (config.fsync === 'never') out.push('fsync = never: a crash can lose acknowledged events.');
+  if (!LOOPBACK.test(config.host)) {
+    out.push(
+      `listening on ${config.host}, not loopback, and the server speaks plain HTTP: put a TLS-terminating proxy in front (OPERATING.md).`,
+    );
+    if (!config.metricsRequireAuth)
+      out.push('/metrics is public on that address (metrics.require_auth = false).');
+  }
+  if (config.allowRegistration) {
+    out.push(
+      'auth.allow_registration = true: anyone who reaches the port can create readonly users.',
+    );
+  }
+  if (!config.rateLimitEnabled) out.push('rate limits are off (rate_limit.enabled = false).');
+  return out;
+}

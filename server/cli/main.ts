@@ -3,7 +3,13 @@
 // server (`stats`, `user ...`, `tenant ...`), and `backup ...`. Arguments are parsed by
 // commander, which also writes `--help` for every command.
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, readConfigFile, renderConfig } from '../config.js';
+import {
+  ConfigError,
+  loadConfig,
+  readConfigFile,
+  renderConfig,
+  startupWarnings,
+} from '../config.js';
 import { startServer } from '../server.js';
 import { TransportError } from '../uws.js';
 import { SERVICE_VERSION } from '../version.js';
@@ -76,13 +82,9 @@ async function serve(values: ServeOptions): Promise<void> {
     },
     'listening',
   );
-  if (!config.authEnabled) {
-    process.stderr.write(
-      'WARNING: authentication is disabled (ALLSOURCE_AUTH_ENABLED=0): every request acts as admin of tenant default.\n',
-    );
-  }
-  if (config.fsync === 'never') {
-    process.stderr.write('WARNING: fsync = never: a crash can lose acknowledged events.\n');
+  for (const warning of startupWarnings(config)) {
+    process.stderr.write(`WARNING: ${warning}\n`);
+    server.log.warn({ setting: true }, warning);
   }
   if (server.bootstrapPasswordFile !== null) {
     process.stdout.write(

@@ -5,7 +5,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
-import { ConfigError, defaultConfig, loadConfig, renderConfig } from '../../server/config.js';
+import {
+  ConfigError,
+  defaultConfig,
+  loadConfig,
+  renderConfig,
+  startupWarnings,
+} from '../../server/config.js';
 import { CLI_MAIN } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -105,4 +111,27 @@ it('validates, shows and generates from the command line, exiting non-zero on pr
   });
   assert.match(shown, /jwt_secret = "<redacted>"/);
   assert.ok(!shown.includes('x'.repeat(40)), 'secrets are never shown');
+});
+
+it('warns at start about every setting that weakens a deployment, and about none by default', () => {
+  assert.deepEqual(startupWarnings(defaultConfig()), []);
+  const weak = {
+    ...defaultConfig(),
+    host: '0.0.0.0',
+    authEnabled: false,
+    fsync: 'never' as const,
+    allowRegistration: true,
+    rateLimitEnabled: false,
+  };
+  const warnings = startupWarnings(weak).join('\n');
+  for (const expected of [
+    /authentication is disabled/,
+    /fsync = never/,
+    /not loopback.*TLS-terminating proxy/,
+    /\/metrics is public/,
+    /allow_registration/,
+    /rate limits are off/,
+  ]) {
+    assert.match(warnings, expected);
+  }
 });
