@@ -1,5 +1,5 @@
 // /api/v1/backups: take a backup of the whole store while it serves, list backups, verify one.
-// A backup covers every tenant, so the routes need the cross-tenant permission. Restore is
+// A backup covers every tenant; the routes need Admin (role admin only). Restore is
 // offline (`allsource backup restore`): a running server never has its files replaced.
 import {
   type BackupSummary,

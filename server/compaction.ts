@@ -1,5 +1,5 @@
-// /api/v1/compaction: run a pass now, read the figures. A pass covers every tenant, so both
-// routes need the cross-tenant permission. Retention per tenant is set on the tenant
+// /api/v1/compaction: run a pass now, read the figures. A pass covers every tenant; both routes
+// need Admin (role admin only). Retention per tenant is set on the tenant
 // (PUT /api/v1/tenants/:id/retention); erasure on the entity (DELETE /api/v1/entities/:id).
 import type { CompactionStats, Store } from '../engine/index.js';
 import { send } from './http/reply.js';
