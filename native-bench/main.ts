@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBackupSuite } from './backup.js';
 import { writeChart } from './chart.js';
+import { runChecksCost } from './checks_cost.js';
 import { runCompactionSuite } from './compaction.js';
 import { runEngineSuites } from './engine.js';
 import { runMetricsCost } from './metrics_cost.js';
@@ -37,6 +38,7 @@ try {
     ...(await runBackupSuite(params)),
     ...(await runCompactionSuite(params)),
   ];
+  figures.push(...(await runChecksCost(params, figures)));
   const peers = await runPeers(params);
   if (peers.skipped !== null) console.log(`peers skipped: ${peers.skipped}`);
   else figures.push(...comparePeers(figures, peers));
