@@ -99,6 +99,17 @@ export async function startServer(
     compactionBytesPerSec: config.compactionBytesPerSec,
     logger: engineLogger(log),
     observeFsync: (seconds) => metrics.fsync(seconds),
+    onCompactionPass: (run, startedAtMs) => {
+      tracing?.record('compaction.pass', startedAtMs, {
+        'allsource.compaction.files': run.filesCompacted,
+        'allsource.compaction.bytes_before': run.bytesBefore,
+        'allsource.compaction.bytes_after': run.bytesAfter,
+        'allsource.events': run.eventsCompacted,
+      });
+      if (run.filesCompacted > 0) {
+        log.info({ ...run, component: 'compaction' }, 'compaction pass');
+      }
+    },
   });
   for (const entry of registry.list()) {
     const r = entry.record.retention;

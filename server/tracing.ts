@@ -34,6 +34,8 @@ export interface TracingConfig {
 export interface Tracing {
   /** A server span for a request; `traceparent` is its header ('' when absent). */
   startServer(name: string, traceparent: string, attributes: Attributes): Span;
+  /** A finished piece of background work (a compaction pass), as a span of its own. */
+  record(name: string, startedAtMs: number, attributes: Attributes): void;
   /** Ends a request span with its status code. */
   finish(span: Span, status: number): void;
   /** Sends what is buffered and stops. */
@@ -67,6 +69,15 @@ export function createTracing(config: TracingConfig): Tracing | null {
           ? ROOT_CONTEXT
           : propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter);
       return tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+    },
+    record(name, startedAtMs, attributes) {
+      tracer
+        .startSpan(
+          name,
+          { kind: SpanKind.INTERNAL, attributes, startTime: startedAtMs },
+          ROOT_CONTEXT,
+        )
+        .end();
     },
     finish(span, status) {
       span.setAttribute('http.response.status_code', status);

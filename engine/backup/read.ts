@@ -56,8 +56,10 @@ export async function walkBackup(
   let hash: Hash | null = null;
   let sink: ((chunk: Buffer) => void | Promise<void>) | null = null;
   let done = 0;
-  // Tar callbacks are synchronous; writes they start are awaited before the next block.
+  // Tar callbacks are synchronous; the writes they start (chained per file, so in order) run
+  // while the next blocks are hashed and parsed, up to a few blocks behind.
   let writes: Promise<void>[] = [];
+  let behind: Promise<void>[][] = [];
   const reader = new TarReader({
     entry(entry) {
       const expected = manifest.files[index];
@@ -113,11 +115,15 @@ export async function walkBackup(
         if (error instanceof StoreError) throw error;
         throw corrupt(`the archive is malformed in block ${block}: ${(error as Error).message}`);
       }
-      for (const w of writes) await w;
+      for (const w of writes) w.catch(() => {});
+      behind.push(writes);
       writes = [];
+      while (behind.length > limits.backupBlocksInFlight) for (const w of behind.shift()!) await w;
       handlers.onProgress?.(done, total);
     },
   );
+  for (const group of behind) for (const w of group) await w;
+  behind = [];
   try {
     reader.finish();
   } catch (error) {

@@ -35,6 +35,7 @@ export interface CompactorOptions {
   context: Omit<CompactContext, 'rewriter'>;
   retention: RetentionPolicy;
   intervalMs: number;
+  onPass?: ((run: CompactionRun, startedAtMs: number) => void) | undefined;
 }
 
 export interface Compactor {
@@ -75,6 +76,7 @@ export function createCompactor(options: CompactorOptions): Compactor {
 
   async function pass(): Promise<CompactionRun> {
     const started = performance.now();
+    const startedAtMs = Date.now();
     const run: CompactionRun = { ...emptyTotals(), durationMs: 0 };
     stats.running = true;
     try {
@@ -106,6 +108,7 @@ export function createCompactor(options: CompactorOptions): Compactor {
       for (const key of Object.keys(stats.totals) as (keyof CompactionTotals)[]) {
         stats.totals[key] += run[key];
       }
+      options.onPass?.(run, startedAtMs);
     }
     return run;
   }

@@ -6,7 +6,7 @@ import type { Io } from '../io/io.js';
 import { limits } from '../limits.js';
 import type { Logger } from '../log/open.js';
 import type { FsyncPolicy } from '../types.js';
-import { checkRetention, type RetentionPolicy } from './compactor.js';
+import { type CompactionRun, checkRetention, type RetentionPolicy } from './compactor.js';
 import type { ValidationLimits } from './validate.js';
 
 export interface StoreOptions {
@@ -26,6 +26,8 @@ export interface StoreOptions {
   compactionBytesPerSec?: number;
   io?: Io;
   logger?: Logger;
+  /** Called after every compaction pass, scheduled or asked for (for traces and logs). */
+  onCompactionPass?: (run: CompactionRun, startedAtMs: number) => void;
   /** Called with the duration of every fdatasync of the write path (for a latency histogram). */
   observeFsync?: (seconds: number) => void;
   /** Test hook: called at each step of a compaction swap. */

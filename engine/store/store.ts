@@ -207,6 +207,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     },
     retention: config.retention,
     intervalMs: config.compactionIntervalMs,
+    onPass: options.onCompactionPass,
   });
   const emptyRead: ReadResult<EventView> = { events: [], hasMore: false, nextPosition: null };
 

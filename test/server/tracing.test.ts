@@ -70,6 +70,8 @@ it('exports spans over OTLP with the caller as parent', async (t) => {
   assert.equal(appended.status, 200);
   assert.equal((await get(`${server.url}/api/v1/events/query?entity_id=e`)).status, 200);
   assert.equal((await get(`${server.url}/health`)).status, 200);
+  const compacted = await post(`${server.url}/api/v1/compaction/trigger`, undefined);
+  assert.equal(compacted.status, 200);
   // A graceful stop flushes what is buffered.
   assert.equal(await server.stop(), 0);
 
@@ -91,6 +93,14 @@ it('exports spans over OTLP with the caller as parent', async (t) => {
   assert.ok(
     !spans.some((s) => attribute(s, 'http.route')?.stringValue === '/health'),
     'health is not traced',
+  );
+  assert.ok(
+    spans.some((s) => s.name === 'compaction'),
+    'the trigger request has its span',
+  );
+  assert.ok(
+    spans.some((s) => s.name === 'compaction.pass'),
+    'and so has the pass itself',
   );
 });
 
