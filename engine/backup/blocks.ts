@@ -11,6 +11,8 @@ import { type FileWriter, openForRead, readRange } from '../io/files.js';
 import type { ManifestBlock } from './manifest.js';
 
 const gzip = promisify(zlib.gzip);
+/** Raw bytes of one block at most, whatever a manifest says (ours use limits.backupBlockBytes). */
+export const BLOCK_RAW_MAX = 64 * 1024 * 1024;
 const gunzip = promisify(zlib.gunzip);
 
 /** Buffers raw bytes into blocks and writes them gzipped, in order, several in flight. */
@@ -47,7 +49,12 @@ export class BlockWriter {
     const raw = this.block.subarray(0, this.fill);
     const size = this.fill;
     this.rawBytes += size;
-    const packing = gzip(raw, { level: this.level }).then((packed) => ({ raw: size, packed }));
+    // One output chunk per block: zlib's default 16 KiB chunks cost a main-thread callback
+    // and a copy each.
+    const packing = gzip(raw, { level: this.level, chunkSize: this.blockBytes }).then((packed) => ({
+      raw: size,
+      packed,
+    }));
     packing.catch(() => {});
     this.inFlight.push(packing);
     this.block = Buffer.allocUnsafe(this.blockBytes);
@@ -114,7 +121,12 @@ export async function readBlocks(
           where,
         );
       }
-      const inflated = gunzip(packed).then(
+      // One output chunk per block, and never more output than the block should give: a block
+      // that inflates past its size (a bomb) fails at that size instead of filling memory.
+      const inflated = gunzip(packed, {
+        chunkSize: Math.min(Math.max(rawBytes, 64 * 1024), BLOCK_RAW_MAX),
+        maxOutputLength: Math.max(rawBytes, 1),
+      }).then(
         (raw) => {
           if (raw.length !== rawBytes) {
             throw corrupt(`block ${b} of ${label} inflates to the wrong size`, where);

@@ -3,6 +3,7 @@
 // manifest is refused before anything it says is believed. Layout in docs/BACKUPS.md.
 import { createHash } from 'node:crypto';
 import { StoreError } from '../errors.js';
+import { BLOCK_RAW_MAX } from './blocks.js';
 
 export const MANIFEST_FORMAT = 'allsource-backup';
 export const MANIFEST_VERSION = 1;
@@ -100,6 +101,7 @@ function shapeProblem(m: Partial<Manifest>): string | null {
   let compressed = 0;
   for (const block of archive.blocks) {
     if (!Array.isArray(block) || !isCount(block[0]) || !isCount(block[1])) return 'bad block';
+    if (block[1] > BLOCK_RAW_MAX) return 'a block larger than any backup writes';
     if (typeof block[2] !== 'string' || !HEX64.test(block[2])) return 'bad block checksum';
     compressed += block[0];
   }

@@ -170,6 +170,17 @@ describe('backups', () => {
     assert.equal(r4.code, 'BACKUP_CORRUPT');
     assert.match(r4.problem!, new RegExp(`${body.files[0].path} does not match its SHA-256`));
 
+    // A block that inflates past the size its manifest gives is stopped at that size.
+    const bomb = await take();
+    const bombFile = path.join(backups, bomb.id, 'manifest.json');
+    const { checksum: __, ...bombBody } = JSON.parse(fs.readFileSync(bombFile, 'utf8'));
+    bombBody.archive.blocks[0][1] = 100;
+    bombBody.totals.raw_bytes -= 1;
+    fs.writeFileSync(bombFile, sealManifest(bombBody));
+    const r6 = await verifyBackup(backups, bomb.id);
+    assert.equal(r6.code, 'BACKUP_CORRUPT');
+    assert.match(r6.problem!, /block 0 of .* does not inflate/);
+
     fs.mkdirSync(path.join(backups, 'foreign'));
     fs.writeFileSync(path.join(backups, 'foreign', 'manifest.json'), '{"format":"other"}');
     const r5 = await verifyBackup(backups, 'foreign');
@@ -189,7 +200,7 @@ describe('backups', () => {
       [],
     );
     const listed = await listBackups(backups);
-    assert.equal(listed.manifests.length, 3);
+    assert.equal(listed.manifests.length, 4);
     assert.deepEqual(
       listed.invalid.map((i) => i.id),
       [edited.id, 'foreign'].sort(),
