@@ -50,9 +50,10 @@ export const limits = {
   compactionIntervalMsDefault: 10 * 60 * 1000,
   /**
    * Default read rate of a compaction rewrite. Unthrottled, a rewrite takes a whole core and
-   * the disk; at this rate appenders' p99 stays within about 20% on 2 cores (BENCHMARKS.md).
+   * the disk; at 16 MiB/s appenders' p99 was 0.80-0.89x of a quiet run on 2 cores, at 8 MiB/s
+   * 0.95x (BENCHMARKS.md).
    */
-  compactionBytesPerSecDefault: 16 * MiB,
+  compactionBytesPerSecDefault: 8 * MiB,
   /** Compaction writes its output in pieces of this size... */
   compactionWriteBytes: 256 * KiB,
   /** ...and fdatasyncs it every this many bytes, so that no big flush stalls appenders' fsyncs. */
