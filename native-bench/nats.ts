@@ -9,18 +9,10 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Params } from './engine.js';
 import { payloadOf } from './engine.js';
+import { freePort, have } from './peers.js';
 
 const IN_FLIGHT = 256;
 const INBOX = '_INBOX.bench';
-
-function have(command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function ensureNats(install: boolean): string | null {
   if (have('nats-server')) return null;
@@ -124,15 +116,6 @@ async function waitForPort(port: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('nats-server did not start');
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Publishes with ack for `ms`, IN_FLIGHT outstanding; returns acks per second. */

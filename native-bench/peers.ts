@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Params } from './engine.js';
 import { payloadOf } from './engine.js';
 
-function have(command: string): boolean {
+export function have(command: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
     return true;
@@ -40,7 +40,7 @@ function ensureRedis(install: boolean): string | null {
   return have('redis-server') ? null : 'redis-server did not install';
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = s.address() as net.AddressInfo;

@@ -17,7 +17,7 @@ import {
   syncTree,
 } from '../io/files.js';
 import { createNodeIo } from '../io/io.js';
-import { acquireLock } from '../store/lock.js';
+import { acquireLock, alive } from '../store/lock.js';
 import { openStore } from '../store/store.js';
 import { cutLog } from './cut.js';
 import type { ManifestLog } from './manifest.js';
@@ -127,15 +127,6 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     releaseTarget?.();
     await removeTree(stage);
     throw error;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

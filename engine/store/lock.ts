@@ -6,7 +6,8 @@ import { StoreError } from '../errors.js';
 import { LOCK_NAME } from '../format/names.js';
 import type { Io } from '../io/io.js';
 
-function alive(pid: number): boolean {
+/** Does a process with this pid run (ours or another user's)? */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
