@@ -17,8 +17,10 @@ build: $(STAMP)
 	npx tsc -b
 
 # The server on its embedded default: data under the checkout, loopback, port 3900.
+# Logs are readable lines here (a person is watching); ALLSOURCE_LOGGING_FORMAT=json overrides.
 run: build
-	$(NODE) dist/server/cli/main.js serve --host 127.0.0.1 --port 3900 --data-dir "$(DATA_DIR)"
+	ALLSOURCE_LOGGING_FORMAT=$${ALLSOURCE_LOGGING_FORMAT:-pretty} \
+	  $(NODE) dist/server/cli/main.js serve --host 127.0.0.1 --port 3900 --data-dir "$(DATA_DIR)"
 
 lint: $(STAMP)
 	npx biome check engine server test native-bench
