@@ -3,35 +3,16 @@
 // (the npm client, not the server, is the limit, per LIMITS.md): publishes with an ack, 256 in
 // flight. Debian's 2.9 acknowledges before any fsync and cannot be told otherwise, so its
 // figure compares with fsync = interval or Redis everysec, not with fsync-before-ack.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Params } from './engine.js';
 import { payloadOf } from './engine.js';
-import { freePort, have } from './peers.js';
+import { ensureDebianPackage, freePort } from './peers.js';
 
 const IN_FLIGHT = 256;
 const INBOX = '_INBOX.bench';
-
-function ensureNats(install: boolean): string | null {
-  if (have('nats-server')) return null;
-  if (!install) return 'nats-server is not installed (the full bench installs it)';
-  if (process.getuid?.() !== 0) return 'nats-server is not installed and we are not root';
-  try {
-    execFileSync(
-      'sh',
-      [
-        '-c',
-        'apt-get install -y -q nats-server || (apt-get update -q && apt-get install -y -q nats-server)',
-      ],
-      { stdio: 'ignore', timeout: 300_000 },
-    );
-  } catch {
-    return 'apt-get could not install nats-server';
-  }
-  return have('nats-server') ? null : 'nats-server did not install';
-}
 
 /** The client side of the NATS protocol this bench needs: CONNECT, SUB, PUB, MSG, PING/PONG. */
 class Connection {
@@ -163,7 +144,7 @@ export interface NatsResults {
 }
 
 export async function runNats(p: Params): Promise<NatsResults> {
-  const skipped = ensureNats(!p.smoke);
+  const skipped = ensureDebianPackage('nats-server', 'nats-server', !p.smoke);
   if (skipped !== null) return { skipped, acks: [] };
   const acks: number[] = [];
   for (let run = 0; run < p.runs; run++) {

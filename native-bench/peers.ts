@@ -18,26 +18,31 @@ export function have(command: string): boolean {
   }
 }
 
-function ensureRedis(install: boolean): string | null {
-  if (have('redis-server') && have('redis-benchmark')) return null;
-  if (!install) return 'redis-server is not installed (the full bench installs it)';
-  if (process.getuid?.() !== 0) return 'redis-server is not installed and we are not root';
+/**
+ * Makes `command` available from Debian's `pkg` when it is missing and this run may install
+ * (full bench, as root); returns why it is not available, or null.
+ */
+export function ensureDebianPackage(command: string, pkg: string, install: boolean): string | null {
+  if (have(command)) return null;
+  if (!install) return `${command} is not installed (the full bench installs it)`;
+  if (process.getuid?.() !== 0) return `${command} is not installed and we are not root`;
   try {
     execFileSync(
       'sh',
-      [
-        '-c',
-        'apt-get install -y -q redis-server || (apt-get update -q && apt-get install -y -q redis-server)',
-      ],
-      {
-        stdio: 'ignore',
-        timeout: 300_000,
-      },
+      ['-c', `apt-get install -y -q ${pkg} || (apt-get update -q && apt-get install -y -q ${pkg})`],
+      { stdio: 'ignore', timeout: 300_000 },
     );
   } catch {
-    return 'apt-get could not install redis-server';
+    return `apt-get could not install ${pkg}`;
   }
-  return have('redis-server') ? null : 'redis-server did not install';
+  return have(command) ? null : `${command} did not install`;
+}
+
+function ensureRedis(install: boolean): string | null {
+  return (
+    ensureDebianPackage('redis-server', 'redis-server', install) ??
+    (have('redis-benchmark') ? null : 'redis-benchmark is missing')
+  );
 }
 
 export function freePort(): Promise<number> {

@@ -6,6 +6,7 @@
 // are asynchronous, so the event loop keeps collecting the next group commit meanwhile.
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from './files.js';
 
 export interface Io {
   /** Creates a directory and its parents; fsyncs each one it created and its parent. */
@@ -80,18 +81,7 @@ export function createNodeIo(): Io {
         throw error;
       }
     },
-    async writeFileAtomic(file, data) {
-      const temp = `${file}.tmp`;
-      const handle = await fs.promises.open(temp, 'w', 0o600);
-      try {
-        await handle.writeFile(data);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      await fs.promises.rename(temp, file);
-      fsyncDirectory(path.dirname(file));
-    },
+    writeFileAtomic,
     unlink: (file) => fs.rmSync(file, { force: true }),
     rename: (from, to) => fs.renameSync(from, to),
     removeTree: (dir) => fs.rmSync(dir, { recursive: true, force: true }),

@@ -9,6 +9,7 @@ import {
   emptyTotals,
 } from '../compaction/compact.js';
 import { KEEP_ALL, type RetentionPolicy } from '../compaction/plan.js';
+import { StoreError } from '../errors.js';
 import type { Log } from '../log/log.js';
 
 export type { RetentionPolicy };
@@ -49,7 +50,11 @@ export interface Compactor {
 export function checkRetention(policy: RetentionPolicy): RetentionPolicy {
   for (const [key, value] of Object.entries(policy)) {
     if (!Number.isSafeInteger(value) || value < 0) {
-      throw new Error(`retention ${key} must be a whole number >= 0 (0 = unlimited)`);
+      throw new StoreError(
+        'VALIDATION_ERROR',
+        `retention ${key} must be a whole number >= 0 (0 = unlimited)`,
+        { field: key },
+      );
     }
   }
   return { maxAgeMs: policy.maxAgeMs, maxBytes: policy.maxBytes };

@@ -86,10 +86,6 @@ export function resolveConfig(options: StoreOptions): StoreConfig {
   if (!(Number.isSafeInteger(config.compactionBytesPerSec) && config.compactionBytesPerSec >= 0)) {
     bad('compactionBytesPerSec must be a whole number >= 0');
   }
-  try {
-    config.retention = checkRetention(config.retention);
-  } catch (error) {
-    bad((error as Error).message);
-  }
+  config.retention = checkRetention(config.retention);
   return config;
 }

@@ -3,10 +3,9 @@
 // of A's data back and cannot tell which of A's things exist.
 
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, it } from 'node:test';
-import { defaultConfig } from '../../server/config.js';
-import { type RunningServer, startServer } from '../../server/server.js';
+import type { RunningServer } from '../../server/server.js';
+import { startInProcess } from '../helpers/in_process.js';
 import { newTmpDir, removeDir } from '../helpers/tmp.js';
 
 const KEY = `ask_${'i'.repeat(43)}`;
@@ -38,15 +37,7 @@ async function login(username: string): Promise<Record<string, string>> {
 }
 
 before(async () => {
-  process.env.ALLSOURCE_BOOTSTRAP_API_KEY = KEY;
-  process.env.ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD = 'isolation-admin';
-  server = await startServer({
-    ...defaultConfig(),
-    dataDir: dir,
-    backupDir: path.join(dir, 'backups'),
-    port: 0,
-  });
-  base = `http://127.0.0.1:${server.port}`;
+  ({ server, base } = await startInProcess(dir, KEY, 'isolation-admin'));
   for (const t of ['tenant-a', 'tenant-b']) {
     assert.equal(
       (await call('POST', `${base}/api/v1/tenants`, admin, { id: t, name: t })).status,
@@ -82,8 +73,6 @@ before(async () => {
 
 after(async () => {
   await server.close();
-  delete process.env.ALLSOURCE_BOOTSTRAP_API_KEY;
-  delete process.env.ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD;
   removeDir(dir);
 });
 

@@ -2,10 +2,9 @@
 // reference resolvable, and real responses matching their documented shapes.
 
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, it } from 'node:test';
-import { defaultConfig } from '../../server/config.js';
-import { type RunningServer, startServer } from '../../server/server.js';
+import type { RunningServer } from '../../server/server.js';
+import { startInProcess } from '../helpers/in_process.js';
 import { newTmpDir, removeDir } from '../helpers/tmp.js';
 
 type Schema = {
@@ -93,22 +92,12 @@ async function conforms(
 }
 
 before(async () => {
-  process.env.ALLSOURCE_BOOTSTRAP_API_KEY = KEY;
-  process.env.ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD = 'openapi-admin';
-  server = await startServer({
-    ...defaultConfig(),
-    dataDir: dir,
-    backupDir: path.join(dir, 'backups'),
-    port: 0,
-  });
-  base = `http://127.0.0.1:${server.port}`;
+  ({ server, base } = await startInProcess(dir, KEY, 'openapi-admin'));
   doc = (await call('GET', '/openapi.json', undefined, {})).body as typeof doc;
 });
 
 after(async () => {
   await server.close();
-  delete process.env.ALLSOURCE_BOOTSTRAP_API_KEY;
-  delete process.env.ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD;
   removeDir(dir);
 });
 

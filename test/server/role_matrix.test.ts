@@ -2,11 +2,10 @@
 // the route's permission. Generated, so a new route cannot skip the check.
 
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { rolePermissions } from '../../server/auth/roles.js';
-import { defaultConfig } from '../../server/config.js';
-import { type RunningServer, startServer } from '../../server/server.js';
+import type { RunningServer } from '../../server/server.js';
+import { startInProcess } from '../helpers/in_process.js';
 import { newTmpDir, removeDir } from '../helpers/tmp.js';
 
 const KEY = `ask_${'m'.repeat(43)}`;
@@ -26,15 +25,7 @@ async function call(method: string, url: string, headers: Record<string, string>
 }
 
 before(async () => {
-  process.env.ALLSOURCE_BOOTSTRAP_API_KEY = KEY;
-  process.env.ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD = 'matrix-admin-pass';
-  server = await startServer({
-    ...defaultConfig(),
-    dataDir: dir,
-    backupDir: path.join(dir, 'backups'),
-    port: 0,
-  });
-  base = `http://127.0.0.1:${server.port}`;
+  ({ server, base } = await startInProcess(dir, KEY, 'matrix-admin-pass'));
   callers.admin = { 'x-api-key': KEY };
   for (const role of ['developer', 'readonly', 'serviceaccount']) {
     const reg = { username: `u-${role}`, email: 'x', password: 'password-1', role };
@@ -52,8 +43,6 @@ before(async () => {
 
 after(async () => {
   await server.close();
-  delete process.env.ALLSOURCE_BOOTSTRAP_API_KEY;
-  delete process.env.ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD;
   removeDir(dir);
 });
 
