@@ -7,14 +7,14 @@ import { tmpDir } from '../helpers/tmp.js';
 import { type LifeFactory, storeSuite } from './store_suite.js';
 
 storeSuite('fresh', async (t) => {
-  const store = await openStore(tinyStore(tmpDir(t)));
+  const store = await openStore(tinyStore(tmpDir()));
   t.after(() => store.close());
   return { store, settle: async () => store };
 });
 
 /** A store that is closed, handed to `between` (which may damage it), and opened again. */
 async function reopenedLife(t: Parameters<LifeFactory>[0], between: (dir: string) => void) {
-  const dir = tmpDir(t);
+  const dir = tmpDir();
   const store = await openStore(tinyStore(dir));
   let current: Store = store;
   t.after(() => current.close());

@@ -53,7 +53,7 @@ it(`keeps every acknowledged batch whole across ${rounds} kill -9s`, {
 }, async (t) => {
   const prng = createPrng(seedFromEnv());
   t.diagnostic(`seed ${prng.seed} (replay with ALLSOURCE_SEED=${prng.seed})`);
-  const dir = tmpDir(t);
+  const dir = tmpDir();
   const everAcked = new Set<number>();
   let firstBatch = 0;
   let totalEvents = 0;

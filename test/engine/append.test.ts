@@ -9,7 +9,7 @@ import { tmpDir } from '../helpers/tmp.js';
 
 describe('append', () => {
   it('rejects events that break the event model with VALIDATION_ERROR', async (t) => {
-    const store = await openTiny(tmpDir(t));
+    const store = await openTiny(tmpDir());
     t.after(() => store.close());
     const bad: [string, AppendEvent][] = [
       ['upper-case type', ev('User.Created', 'e')],
@@ -50,7 +50,7 @@ describe('append', () => {
   });
 
   it('enforces payload, metadata and batch limits with LIMIT_EXCEEDED', async (t) => {
-    const store = await openTiny(tmpDir(t), {
+    const store = await openTiny(tmpDir(), {
       payloadBytesMax: 100,
       metadataBytesMax: 50,
       batchEventsMax: 3,
@@ -75,7 +75,7 @@ describe('append', () => {
   });
 
   it('writes a batch whole or not at all when one expected version fails', async (t) => {
-    const store = await openTiny(tmpDir(t));
+    const store = await openTiny(tmpDir());
     t.after(() => store.close());
     await store.append('default', [ev('a.b', 'x')]);
     await assert.rejects(
@@ -99,7 +99,7 @@ describe('append', () => {
   });
 
   it('lets exactly one of many racing writers win the same expected version', async (t) => {
-    const store = await openTiny(tmpDir(t));
+    const store = await openTiny(tmpDir());
     t.after(() => store.close());
     const attempts = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
@@ -116,7 +116,7 @@ describe('append', () => {
   });
 
   it('answers racing retries of one client id with one event', async (t) => {
-    const store = await openTiny(tmpDir(t));
+    const store = await openTiny(tmpDir());
     t.after(() => store.close());
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
@@ -129,7 +129,7 @@ describe('append', () => {
   });
 
   it('shares one write and one fsync among concurrent appends', async (t) => {
-    const store = await openTiny(tmpDir(t), { segmentBytesMax: 1 << 20 });
+    const store = await openTiny(tmpDir(), { segmentBytesMax: 1 << 20 });
     t.after(() => store.close());
     const before = store.counters();
     await Promise.all(
@@ -143,7 +143,7 @@ describe('append', () => {
 
   for (const fsync of ['interval', 'never'] as const) {
     it(`keeps events across a clean close with fsync = ${fsync}`, async (t) => {
-      const dir = tmpDir(t);
+      const dir = tmpDir();
       const store = await openTiny(dir, { fsync, fsyncIntervalMs: 5 });
       for (let i = 0; i < 30; i++) await store.append('default', [ev('a.b', 'e', { i })]);
       if (fsync === 'interval') {
@@ -167,8 +167,8 @@ describe('append', () => {
     });
   }
 
-  it('refuses appends after close with STORE_CLOSED', async (t) => {
-    const store = await openTiny(tmpDir(t));
+  it('refuses appends after close with STORE_CLOSED', async () => {
+    const store = await openTiny(tmpDir());
     const pending = store.append('default', [ev('a.b', 'e')]);
     await store.close();
     await pending;

@@ -48,7 +48,7 @@ function archivePath(backupDir: string, id: string): string {
 
 describe('backups', () => {
   it('takes a consistent backup during ingestion and restores it event for event', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const data = path.join(dir, 'data');
     const backups = path.join(dir, 'backups');
     const store = await openTiny(data);
@@ -109,7 +109,7 @@ describe('backups', () => {
       t.skip('no tar on this machine');
       return;
     }
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const store = await openTiny(path.join(dir, 'data'));
     await fill(store, 'default', 30);
     const summary = await createBackup(store.captureForBackup([]), {
@@ -130,7 +130,7 @@ describe('backups', () => {
   });
 
   it('finds damage anywhere and names the first mismatch', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const backups = path.join(dir, 'b');
     const store = await openTiny(path.join(dir, 'data'));
     await fill(store, 'default', 400);
@@ -208,7 +208,7 @@ describe('backups', () => {
   });
 
   it('refuses a non-empty target unless forced, and never one in use', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const backups = path.join(dir, 'b');
     const store = await openTiny(path.join(dir, 'data'));
     await fill(store, 'default', 5);
@@ -249,7 +249,7 @@ describe('backups', () => {
   });
 
   it('restores to a position or a time, keeping whole batches', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const backups = path.join(dir, 'b');
     const store = await openTiny(path.join(dir, 'data'));
     await fill(store, 'default', 60, 4);
@@ -301,7 +301,7 @@ describe('backups', () => {
   });
 
   it('prunes to the newest backups', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const backups = path.join(dir, 'b');
     const store = await openTiny(path.join(dir, 'data'));
     t.after(() => store.close());

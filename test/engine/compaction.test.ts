@@ -66,7 +66,7 @@ async function fillWithVictim(store: Store, batches = 60): Promise<void> {
 
 describe('compaction', () => {
   it('hides an erased entity at once and removes it from disk at the next pass', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const store = await openTiny(dir, { compactionIntervalMs: 0 });
     await fillWithVictim(store);
     await store.putSnapshot('default', {
@@ -141,7 +141,7 @@ describe('compaction', () => {
   });
 
   it('drops events past the retention age or size, whole segments first', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const store = await openTiny(dir, { compactionIntervalMs: 0 });
     t.after(() => store.close());
     for (let b = 0; b < 40; b++) {
@@ -172,7 +172,7 @@ describe('compaction', () => {
   });
 
   it('loses, duplicates and reorders nothing under concurrent appends, reads and subscriptions', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const store = await openTiny(dir, { compactionIntervalMs: 0 });
     t.after(() => store.close());
     await fillWithVictim(store, 40);
@@ -216,7 +216,7 @@ describe('compaction', () => {
   });
 
   it('leaves files alone while a backup copies them', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const store = await openTiny(dir, { compactionIntervalMs: 0 });
     t.after(() => store.close());
     await fillWithVictim(store, 30);
@@ -229,7 +229,7 @@ describe('compaction', () => {
     assert.ok(free.filesCompacted > 0);
   });
 
-  it('recovers to one consistent log after a kill at every step of a swap', async (t) => {
+  it('recovers to one consistent log after a kill at every step of a swap', async () => {
     const child = path.join(
       path.dirname(fileURLToPath(import.meta.url)),
       '..',
@@ -237,7 +237,7 @@ describe('compaction', () => {
       'compaction_child.js',
     );
     for (const step of ['rewritten', 'decided', 'renamed', 'removed', 'none']) {
-      const dir = tmpDir(t);
+      const dir = tmpDir();
       const store = await openTiny(dir, { compactionIntervalMs: 0 });
       await fillWithVictim(store, 40);
       await store.eraseEntity('default', 'victim');

@@ -1,6 +1,6 @@
 // The write path under failing I/O: typed errors, nothing acknowledged lost, reads go on.
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { isStoreError } from '../../engine/index.js';
 import { ev, payloadOf } from '../helpers/events.js';
 import { createFaultyIo } from '../helpers/faulty_io.js';
@@ -8,8 +8,8 @@ import { openTiny } from '../helpers/store.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 /** A store on an Io whose faults the test switches, with one segment for the whole test. */
-async function faultyStore(t: TestContext) {
-  const dir = tmpDir(t);
+async function faultyStore() {
+  const dir = tmpDir();
   const { io, faults } = createFaultyIo();
   const store = await openTiny(dir, { io, segmentBytesMax: 1 << 20 });
   return { dir, store, faults };
@@ -17,7 +17,7 @@ async function faultyStore(t: TestContext) {
 
 describe('I/O failures', () => {
   it('fails appends with DISK_FULL, keeps reads, and resumes without a gap', async (t) => {
-    const { dir, store, faults } = await faultyStore(t);
+    const { dir, store, faults } = await faultyStore();
     await store.append('default', [ev('a.b', 'e', { n: 1 })]);
     faults.diskFull = true;
     faults.partialWriteBytes = 20;
@@ -41,7 +41,7 @@ describe('I/O failures', () => {
   });
 
   it('does not acknowledge an append whose fsync failed', async (t) => {
-    const { store, faults } = await faultyStore(t);
+    const { store, faults } = await faultyStore();
     t.after(() => store.close());
     faults.fsyncFails = true;
     await assert.rejects(store.append('default', [ev('a.b', 'e')]), (e) =>
@@ -54,7 +54,7 @@ describe('I/O failures', () => {
   });
 
   it('disables appends when the file cannot be put back, and keeps serving reads', async (t) => {
-    const { store, faults } = await faultyStore(t);
+    const { store, faults } = await faultyStore();
     t.after(() => store.close());
     await store.append('default', [ev('a.b', 'e', { n: 1 })]);
     faults.diskFull = true;
@@ -70,7 +70,7 @@ describe('I/O failures', () => {
   });
 
   it('fails every append of a round that hit the full disk, and none of the next round', async (t) => {
-    const { store, faults } = await faultyStore(t);
+    const { store, faults } = await faultyStore();
     t.after(() => store.close());
     faults.diskFull = true;
     const round = await Promise.allSettled(
@@ -88,7 +88,7 @@ describe('I/O failures', () => {
   });
 
   it('rejects the rounds written behind a failed one, then goes on from committed bytes', async (t) => {
-    const { dir, store, faults } = await faultyStore(t);
+    const { dir, store, faults } = await faultyStore();
     await store.append('default', [ev('a.b', 'e', { n: 0 })]);
     faults.fsyncDelayMs = 30;
     faults.failFsyncs = 1;
@@ -119,7 +119,7 @@ describe('I/O failures', () => {
   });
 
   it('pipelines rounds: one is written while the previous waits for its fsync', async (t) => {
-    const { store, faults } = await faultyStore(t);
+    const { store, faults } = await faultyStore();
     t.after(() => store.close());
     faults.fsyncDelayMs = 20;
     const a = store.append('default', [ev('a.b', 'x')]);

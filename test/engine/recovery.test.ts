@@ -19,7 +19,7 @@ function allPayloads(store: Store, tenant = 'default'): unknown[] {
 
 describe('recovery', () => {
   it('truncates a torn tail, counts it, and appends after it without a gap', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const store = await openTiny(dir);
     await writeN(store, 10);
     await store.close();
@@ -40,7 +40,7 @@ describe('recovery', () => {
   });
 
   it('drops a batch that a crash cut short, whole', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const store = await openTiny(dir, { segmentBytesMax: 1 << 20 });
     await store.append('default', [ev('a.b', 'e', { n: 1 })]);
     const before = fs.statSync(segmentFiles(dir).at(-1)!).size;
@@ -61,7 +61,7 @@ describe('recovery', () => {
   });
 
   it('refuses to truncate damage that has valid records after it, and names file and offset', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const store = await openTiny(dir, { segmentBytesMax: 1 << 20 });
     await writeN(store, 8);
     await writeN(store, 3, 'other');
@@ -83,7 +83,7 @@ describe('recovery', () => {
   });
 
   it('reports damage inside a sealed segment when it is read, and serves the rest', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const store = await openTiny(dir);
     await writeN(store, 120);
     await store.close();
@@ -101,7 +101,7 @@ describe('recovery', () => {
   });
 
   it('rebuilds missing and damaged segment indexes from the records', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const store = await openTiny(dir);
     await writeN(store, 120);
     const expected = allPayloads(store);
@@ -126,7 +126,7 @@ describe('recovery', () => {
   });
 
   it('rebuilds versions and spans from the segments when the checkpoint is lost', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const store = await openTiny(dir);
     await writeN(store, 60);
     await store.close();
@@ -139,7 +139,7 @@ describe('recovery', () => {
   });
 
   it('refuses a second process on the same data directory', async (t) => {
-    const dir = tmpDir(t);
+    const dir = tmpDir();
     const store = await openTiny(dir);
     t.after(() => store.close());
     fs.writeFileSync(path.join(dir, 'LOCK'), String(process.ppid));

@@ -7,7 +7,7 @@ import { tmpDir } from '../helpers/tmp.js';
 
 describe('subscriptions', () => {
   it('switches from stored to live events with no gap and no duplicate under concurrent appends', async (t) => {
-    const store = await openTiny(tmpDir(t));
+    const store = await openTiny(tmpDir());
     t.after(() => store.close());
     for (let i = 0; i < 300; i++) await store.append('default', [ev('a.b', `e${i % 3}`, { i })]);
     const total = 1500;
@@ -39,7 +39,7 @@ describe('subscriptions', () => {
   });
 
   it('applies entity, type and prefix filters, and a filter can be replaced', async (t) => {
-    const store = await openTiny(tmpDir(t));
+    const store = await openTiny(tmpDir());
     t.after(() => store.close());
     await store.append('default', [
       ev('order.placed', 'o1'),
@@ -70,7 +70,7 @@ describe('subscriptions', () => {
   });
 
   it('serves a slow consumer from the log in bounded pulls, losing nothing', async (t) => {
-    const store = await openTiny(tmpDir(t));
+    const store = await openTiny(tmpDir());
     t.after(() => store.close());
     const sub = await store.subscribe('default', {}, 0);
     const batches = Array.from({ length: 100 }, (_, b) =>
@@ -97,7 +97,7 @@ describe('subscriptions', () => {
   });
 
   it('wakes a waiting consumer on commit and on close', async (t) => {
-    const store = await openTiny(tmpDir(t));
+    const store = await openTiny(tmpDir());
     t.after(() => store.close());
     await store.append('default', [ev('a.b', 'e')]);
     const sub = await store.subscribe('default', {}, 1);

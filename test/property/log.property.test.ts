@@ -89,10 +89,10 @@ function readAll(store: Store): EventView[] {
 }
 
 describe('log properties', () => {
-  it('recovers any byte prefix of a valid log to its whole batches', async (t) => {
+  it('recovers any byte prefix of a valid log to its whole batches', async () => {
     await fc.assert(
       fc.asyncProperty(logArb, fc.double({ min: 0, max: 1, noNaN: true }), async (batches, cut) => {
-        const dir = tmpDir(t);
+        const dir = tmpDir();
         const written = await writeLog(dir, batches);
         const files = segmentFiles(dir);
         const sizes = files.map((f) => fs.statSync(f).size);
@@ -131,7 +131,7 @@ describe('log properties', () => {
     );
   });
 
-  it('never returns an event altered by a flipped bit', async (t) => {
+  it('never returns an event altered by a flipped bit', async () => {
     await fc.assert(
       fc.asyncProperty(
         logArb,
@@ -139,7 +139,7 @@ describe('log properties', () => {
         fc.nat(),
         fc.nat(7),
         async (batches, fileSeed, byteSeed, bit) => {
-          const dir = tmpDir(t);
+          const dir = tmpDir();
           const written = await writeLog(dir, batches);
           const eventsDir = path.dirname(segmentFiles(dir)[0]!);
           const files = fs

@@ -22,7 +22,7 @@ function sendPartial(port: number, body: string, sendBytes: number): Promise<voi
 }
 
 it('writes nothing for requests whose client left mid-body, and keeps serving', async (t) => {
-  const server = await startServerProcess(tmpDir(t));
+  const server = await startServerProcess(tmpDir());
   t.after(() => server.stop());
   const events = Array.from({ length: 50 }, (_, i) => ({
     event_type: 'half.sent',

@@ -28,7 +28,7 @@ function cli(
 }
 
 it('manages tenants and users and reads stats from the command line', async (t) => {
-  const server = await startServerProcess(tmpDir(t));
+  const server = await startServerProcess(tmpDir());
   t.after(() => server.stop());
   const u = server.url;
   const created = await cli(u, [

@@ -33,7 +33,7 @@ async function allEvents(url: string): Promise<unknown[]> {
 }
 
 it('backs up a live server, verifies, and restores into a new one', async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir();
   const data = path.join(dir, 'data');
   const backups = path.join(dir, 'backups');
   const server = await startServerProcess(data, { ALLSOURCE_BACKUP_DIR: backups });
@@ -133,7 +133,7 @@ it('backs up a live server, verifies, and restores into a new one', async (t) =>
 });
 
 it('backs up a stopped store from the CLI and prunes to the retention count', async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir();
   const data = path.join(dir, 'data');
   const backups = path.join(dir, 'backups');
   const server = await startServerProcess(data);

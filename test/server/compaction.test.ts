@@ -31,7 +31,7 @@ function onDisk(dataDir: string, text: string): boolean {
 }
 
 it('erases an entity at once, and compaction removes it from disk', async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir();
   const server = await startServerProcess(dir, {
     ALLSOURCE_STORAGE_SEGMENT_BYTES_MAX: '4096',
     ALLSOURCE_STORAGE_COMPACTION_INTERVAL_SEC: '0',
@@ -93,7 +93,7 @@ it('erases an entity at once, and compaction removes it from disk', async (t) =>
 });
 
 it("sets a tenant's retention and applies it at the next pass", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir();
   const server = await startServerProcess(dir, {
     ALLSOURCE_STORAGE_SEGMENT_BYTES_MAX: '4096',
     ALLSOURCE_STORAGE_COMPACTION_INTERVAL_SEC: '0',

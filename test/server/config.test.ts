@@ -85,8 +85,8 @@ it('applies the file, then the environment, then flags', () => {
   );
 });
 
-it('validates, shows and generates from the command line, exiting non-zero on problems', (t) => {
-  const dir = tmpDir(t);
+it('validates, shows and generates from the command line, exiting non-zero on problems', () => {
+  const dir = tmpDir();
   const good = path.join(dir, 'good.toml');
   fs.writeFileSync(
     good,

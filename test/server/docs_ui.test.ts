@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const CHROMIUM = process.env.ALLSOURCE_CHROMIUM ?? '/usr/bin/chromium';
 
 it('serves the docs page and its assets from the server, with a strict CSP', async (t) => {
-  const server = await startServerProcess(tmpDir(t));
+  const server = await startServerProcess(tmpDir());
   t.after(() => server.kill());
   const page = await fetch(`${server.url}/docs`);
   assert.equal(page.status, 200);
@@ -35,7 +35,7 @@ it('renders every route in headless Chromium', async (t) => {
     t.skip(`no browser at ${CHROMIUM}; run make browser`);
     return;
   }
-  const dir = tmpDir(t);
+  const dir = tmpDir();
   const server = await startServerProcess(path.join(dir, 'data'));
   t.after(() => server.kill());
   const { stdout } = await run(

@@ -5,7 +5,7 @@ import { get, post, startServerProcess } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 it('keeps events across a graceful restart', async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir();
   const first = await startServerProcess(dir);
   const written = await post(`${first.url}/api/v1/events`, {
     event_type: 'a.b',
@@ -21,7 +21,7 @@ it('keeps events across a graceful restart', async (t) => {
 });
 
 it('keeps every acknowledged event across a kill -9 under load', async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir();
   const server = await startServerProcess(dir);
   const acked = new Set<string>();
   let stop = false;

@@ -8,7 +8,7 @@ import { tmpDir } from '../helpers/tmp.js';
 const PASSWORD = 'correct-horse-battery';
 
 it('logs JSON lines with request ids and never a secret', async (t) => {
-  const server = await startServerProcess(tmpDir(t), {
+  const server = await startServerProcess(tmpDir(), {
     ALLSOURCE_LOGGING_ACCESS: 'true',
     ALLSOURCE_BOOTSTRAP_ADMIN_PASSWORD: PASSWORD,
   });
@@ -52,7 +52,7 @@ it('logs JSON lines with request ids and never a secret', async (t) => {
 });
 
 it('writes readable lines with format = pretty', async (t) => {
-  const server = await startServerProcess(tmpDir(t), { ALLSOURCE_LOGGING_FORMAT: 'pretty' });
+  const server = await startServerProcess(tmpDir(), { ALLSOURCE_LOGGING_FORMAT: 'pretty' });
   t.after(() => server.kill());
   await server.stop();
   assert.match(server.output(), /INFO.*listening/);

@@ -50,7 +50,7 @@ const attribute = (span: OtlpSpan, key: string) =>
 
 it('exports spans over OTLP with the caller as parent', async (t) => {
   const otlp = await receiver(t);
-  const server = await startServerProcess(tmpDir(t), {
+  const server = await startServerProcess(tmpDir(), {
     ALLSOURCE_TRACING_ENABLED: 'true',
     ALLSOURCE_TRACING_ENDPOINT: `http://127.0.0.1:${otlp.port}/v1/traces`,
   });
@@ -106,7 +106,7 @@ it('exports spans over OTLP with the caller as parent', async (t) => {
 
 it('sends nothing when tracing is off', async (t) => {
   const otlp = await receiver(t);
-  const server = await startServerProcess(tmpDir(t), {
+  const server = await startServerProcess(tmpDir(), {
     ALLSOURCE_TRACING_ENDPOINT: `http://127.0.0.1:${otlp.port}/v1/traces`,
   });
   t.after(() => server.kill());
@@ -117,7 +117,7 @@ it('sends nothing when tracing is off', async (t) => {
 
 it('pushes metrics over OTLP beside /metrics when an endpoint is set', async (t) => {
   const otlp = await receiver(t);
-  const server = await startServerProcess(tmpDir(t), {
+  const server = await startServerProcess(tmpDir(), {
     ALLSOURCE_METRICS_OTLP_ENDPOINT: `http://127.0.0.1:${otlp.port}/v1/metrics`,
     ALLSOURCE_METRICS_OTLP_INTERVAL_SEC: '3600',
   });
