@@ -91,7 +91,7 @@ export default async function rewrite(task: RewriteTask): Promise<RewriteResult>
   const throttle = createThrottle(task.bytesPerSec);
   const take = (batch: ScannedRecord[]): void => {
     result.eventsIn += batch.length;
-    for (const record of batch) throttle(record.view.bytes.length);
+    for (const record of batch) throttle(record.view.end - record.view.start);
     const kept = batch.filter(keep);
     for (let k = 0; k < kept.length; k++) {
       const view = kept[k]!.view;

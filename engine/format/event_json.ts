@@ -28,7 +28,7 @@ const FIXED =
   1; // }
 
 function escaped(view: EventView, start: number, end: number): Buffer {
-  return Buffer.from(JSON.stringify(view.bytes.toString('utf8', start, end)).slice(1, -1));
+  return Buffer.from(JSON.stringify(view.buf.toString('utf8', start, end)).slice(1, -1));
 }
 
 function digits(n: number): number {
@@ -45,7 +45,7 @@ export function eventJsonLength(view: EventView, tenant: Buffer): number {
   const base =
     FIXED +
     tenant.length +
-    (view.bytes.length - payloadStart) +
+    (view.end - payloadStart) +
     (view.hasMetadata ? metadata : 4) +
     digits(view.version) +
     digits(view.position);
@@ -106,7 +106,7 @@ function putTimestamp(out: Buffer, at: number, us: number): number {
 
 /** Writes the event's JSON at out[at..]; returns the offset after it. */
 export function writeEventJson(view: EventView, tenant: Buffer, out: Buffer, at: number): number {
-  const bytes = view.bytes;
+  const bytes = view.buf;
   const typeStart = view.typeStart;
   const entityStart = view.entityStart;
   const metadataStart = view.metadataStart;
@@ -122,7 +122,7 @@ export function writeEventJson(view: EventView, tenant: Buffer, out: Buffer, at:
   at = put(out, at, TENANT);
   at = put(out, at, tenant);
   at = put(out, at, PAYLOAD);
-  at = copy(bytes, payloadStart, bytes.length, out, at);
+  at = copy(bytes, payloadStart, view.end, out, at);
   at = put(out, at, TIMESTAMP);
   at = putTimestamp(out, at, view.timestampUs);
   at = put(out, at, METADATA);

@@ -98,8 +98,7 @@ export function scanSegment(
     }
     const position = recordPosition(buf, at);
     const followers = recordFollowers(buf, at);
-    const previous =
-      batch.length > 0 ? recordPosition(batch[batch.length - 1]!.view.bytes, 0) : lastPosition;
+    const previous = batch.length > 0 ? batch[batch.length - 1]!.view.position : lastPosition;
     // Positions rise; inside a batch by one, unless compaction dropped some of its records.
     const inBatch = expectFollowers >= 0;
     if (position <= previous || (inBatch && followers !== expectFollowers)) {
@@ -109,7 +108,7 @@ export function scanSegment(
         problem: { offset, reason: 'position out of sequence', endedInBatch: false },
       };
     }
-    batch.push({ offset, view: new EventView(buf.subarray(at, at + verdict)) });
+    batch.push({ offset, view: new EventView(buf, at, at + verdict) });
     offset += verdict;
     if (followers === 0) {
       onBatch(batch);

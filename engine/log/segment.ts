@@ -260,7 +260,7 @@ export function readRecord(
   } else {
     chunk.referenced = true;
   }
-  return new EventView(chunk.buf.subarray(offset - chunk.start, end - chunk.start));
+  return new EventView(chunk.buf, offset - chunk.start, end - chunk.start);
 }
 
 function dropChunk(segment: Segment, k: number, chunk: Chunk, cache: ReadCache): void {
