@@ -48,8 +48,9 @@ crash: build
 bench-smoke: build
 	$(NODE) dist/native-bench/main.js --smoke
 
+# `make bench ONLY=engine,peers` runs a subset of the suites.
 bench: build
-	$(NODE) dist/native-bench/main.js
+	$(NODE) dist/native-bench/main.js $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf dist

@@ -42,6 +42,10 @@ export const limits = {
    * fsync. Under wrk on 2 cores, depth 2 beat depth 1 by 6-13% (BENCHMARKS.md).
    */
   pipelineDepth: 2,
+  /** Rounds are encoded into reused slabs, powers of two from this size... */
+  roundSlabMinBytes: 1 * MiB,
+  /** ...of which the process keeps at most this many bytes idle between rounds. */
+  roundSlabsIdleBytes: 32 * MiB,
   /** fsync = interval: milliseconds between syncs. */
   fsyncIntervalMsDefault: 100,
   /** Snapshot state JSON ceiling. */

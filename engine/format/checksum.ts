@@ -16,6 +16,22 @@ export function checksum64(bytes: Uint8Array): bigint {
   return hasher.h64Raw(bytes);
 }
 
+// Writing the BigInt through a typed array avoids Buffer.writeBigUInt64LE's shifts and masks.
+const scratch = new BigUint64Array(1);
+const scratchBytes = new Uint8Array(scratch.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Writes xxh64 of `bytes` little-endian at target[at..at+8). */
+export function writeChecksum64(bytes: Uint8Array, target: Buffer, at: number): void {
+  const sum = checksum64(bytes);
+  if (!littleEndian) {
+    target.writeBigUInt64LE(sum, at);
+    return;
+  }
+  scratch[0] = sum;
+  for (let i = 0; i < 8; i++) target[at + i] = scratchBytes[i]!;
+}
+
 /** xxh32 (seed 0): index keys and index-file checksums, where 32 bits are enough. */
 export function hash32(bytes: Uint8Array): number {
   assert(hasher !== null, 'initChecksum() must run first');

@@ -12,8 +12,8 @@
 //  40  u32 metadata_len
 //  44  u32 payload_len
 //  48  id, event_type, entity_id, metadata, payload
-import { checksum64 } from './checksum.js';
-import { readU64, writeU64 } from './u64.js';
+import { checksum64, writeChecksum64 } from './checksum.js';
+import { readU64, writeU32, writeU64 } from './u64.js';
 
 export const RECORD_FORMAT = 1;
 export const RECORD_HEADER_BYTES = 48;
@@ -74,35 +74,45 @@ export function recordLength(input: RecordInput): number {
   );
 }
 
+/** Writes an ASCII string's chars as bytes; a loop beats a call into the encoder for short ones. */
+function writeAscii(target: Buffer, at: number, text: string): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) target[at + i] = text.charCodeAt(i);
+  return n;
+}
+
+/** Writes a string field (at most 255 bytes) whose UTF-8 length is `bytes`. */
+function writeField(target: Buffer, at: number, text: string, bytes: number): number {
+  // A string whose byte length equals its length is ASCII.
+  if (bytes === text.length) return writeAscii(target, at, text);
+  return target.write(text, at, 'utf8');
+}
+
 /** Encodes the record at target[offset..]; returns its length. The target must have room. */
 export function writeRecord(target: Buffer, offset: number, input: RecordInput): number {
   const length = recordLength(input);
   const metadataBytes = input.metadata === null ? 0 : input.metadata.byteLength;
-  target.writeUInt32LE(length, offset + Field.Length);
+  writeU32(target, length, offset + Field.Length);
   target[offset + Field.Format] = RECORD_FORMAT;
   target[offset + Field.Flags] =
     (input.escape ? FLAG_ESCAPE : 0) |
     (input.metadata === null ? 0 : FLAG_METADATA) |
     (input.clientId ? FLAG_CLIENT_ID : 0);
-  target.writeUInt16LE(input.followers, offset + Field.Followers);
+  target[offset + Field.Followers] = input.followers;
+  target[offset + Field.Followers + 1] = input.followers >>> 8;
   writeU64(target, input.position, offset + Field.Position);
   writeU64(target, input.timestampUs, offset + Field.Timestamp);
-  target.writeUInt32LE(input.version, offset + Field.Version);
+  writeU32(target, input.version, offset + Field.Version);
   target[offset + Field.IdLen] = input.idBytes;
   target[offset + Field.TypeLen] = input.typeBytes;
   target[offset + Field.EntityLen] = input.entityBytes;
   target[offset + Field.Reserved] = 0;
-  target.writeUInt32LE(metadataBytes, offset + Field.MetadataLen);
-  target.writeUInt32LE(input.payload.byteLength, offset + Field.PayloadLen);
+  writeU32(target, metadataBytes, offset + Field.MetadataLen);
+  writeU32(target, input.payload.byteLength, offset + Field.PayloadLen);
   let at = offset + RECORD_HEADER_BYTES;
-  // A string whose byte length equals its length is ASCII: latin1 copies it without encoding.
-  at += target.write(input.id, at, input.idBytes === input.id.length ? 'latin1' : 'utf8');
-  at += target.write(input.eventType, at, 'latin1');
-  at += target.write(
-    input.entityId,
-    at,
-    input.entityBytes === input.entityId.length ? 'latin1' : 'utf8',
-  );
+  at += writeField(target, at, input.id, input.idBytes);
+  at += writeAscii(target, at, input.eventType);
+  at += writeField(target, at, input.entityId, input.entityBytes);
   if (input.metadata !== null) {
     target.set(input.metadata, at);
     at += metadataBytes;
@@ -110,8 +120,11 @@ export function writeRecord(target: Buffer, offset: number, input: RecordInput):
   target.set(input.payload, at);
   at += input.payload.byteLength;
   if (at - offset !== length) throw new Error('assertion failed: record length mismatch');
-  const sum = checksum64(target.subarray(offset + Field.Length, offset + length));
-  target.writeBigUInt64LE(sum, offset + Field.Checksum);
+  writeChecksum64(
+    target.subarray(offset + Field.Length, offset + length),
+    target,
+    offset + Field.Checksum,
+  );
   return length;
 }
 
@@ -166,6 +179,9 @@ export function recordLengthAt(buf: Buffer, offset: number): number {
 export function setRecordFollowers(buf: Buffer, offset: number, followers: number): void {
   buf.writeUInt16LE(followers, offset + Field.Followers);
   const length = recordLengthAt(buf, offset);
-  const sum = checksum64(buf.subarray(offset + Field.Length, offset + length));
-  buf.writeBigUInt64LE(sum, offset + Field.Checksum);
+  writeChecksum64(
+    buf.subarray(offset + Field.Length, offset + length),
+    buf,
+    offset + Field.Checksum,
+  );
 }

@@ -183,7 +183,7 @@ export class Log {
         r.position - segment.basePosition,
         fileStart + round.offsets[j]!,
         r.timestampUs,
-        r.id,
+        r.clientId ? r.id : null,
         r.eventType,
         r.entityId,
       );

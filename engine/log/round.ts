@@ -5,6 +5,7 @@ import { StoreError } from '../errors.js';
 import { positionId } from '../format/event_id.js';
 import { type RecordInput, recordLength, writeRecord } from '../format/record.js';
 import type { AppendResult } from '../types.js';
+import { takeRoundBuffer } from './round_buffers.js';
 
 /**
  * An event that passed validation, with its UTF-8 lengths measured. The round fills in the
@@ -34,6 +35,8 @@ export interface PreparedRound {
   accepted: Accepted[];
   /** Encoded records of every accepted append, in position order. */
   buf: Buffer;
+  /** The reused slab buf lives in, given back when the round is written (see round_buffers). */
+  slab: Buffer | null;
   records: RecordInput[];
   /** Offset of each record inside buf, plus buf.length at the end. */
   offsets: number[];
@@ -169,9 +172,9 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
     total += recordLength(records[j]!);
   }
   offsets[records.length] = total;
-  const buf = Buffer.allocUnsafe(total);
+  const { buf, slab } = takeRoundBuffer(total);
   for (let j = 0; j < records.length; j++) writeRecord(buf, offsets[j]!, records[j]!);
-  return { epoch: 0, accepted, buf, records, offsets };
+  return { epoch: 0, accepted, buf, slab, records, offsets };
 }
 
 /** Index in round.records where the records of accepted append `a` start (or the end). */

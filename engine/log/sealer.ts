@@ -5,11 +5,14 @@ import type { SealTask } from './seal_worker.js';
 
 export interface Sealer {
   seal(task: SealTask): Promise<void>;
+  /** Index work done off the caller's path (a rebuilt index being written); close waits for it. */
+  track(work: Promise<void>): void;
   close(): Promise<void>;
 }
 
 export function createSealer(): Sealer {
   let pool: Piscina | null = null;
+  const background = new Set<Promise<void>>();
   return {
     async seal(task) {
       pool ??= new Piscina({
@@ -18,9 +21,26 @@ export function createSealer(): Sealer {
         maxThreads: 1,
         idleTimeout: 30_000,
       });
-      await pool.run(task);
+      // The task's arrays are copies made for it: move them to the worker rather than clone.
+      const transferList = [
+        task.relPositions.buffer,
+        task.offsets.buffer,
+        task.timestamps.buffer,
+        task.previousForEntity.buffer,
+        task.previousForType.buffer,
+      ] as ArrayBuffer[];
+      await pool.run(task, { transferList });
+    },
+    track(work) {
+      const settled = work.then(
+        () => {},
+        () => {},
+      );
+      background.add(settled);
+      settled.then(() => background.delete(settled));
     },
     async close() {
+      await Promise.all(background);
       if (pool !== null) await pool.destroy();
       pool = null;
     },

@@ -20,12 +20,15 @@ import { limits } from '../limits.js';
 import { ActiveIndex } from './active_index.js';
 import type { CacheEntry, ReadCache } from './cache.js';
 import { scanSegment } from './scan.js';
+import type { Sealer } from './sealer.js';
 
 /** What segment reads need: the file system, the shared cache, somewhere to report repairs. */
 export interface SegmentContext {
   io: Io;
   cache: ReadCache;
   logger: { warn(message: string, fields?: Record<string, unknown>): void };
+  /** When given, background writes (a rebuilt index) are handed to it so close can wait. */
+  sealer?: Pick<Sealer, 'track'>;
 }
 
 /** Record-aligned bytes of a segment: the records whose start offset lies in one chunk span. */
@@ -109,12 +112,13 @@ function rebuildIndex(segment: Segment, ctx: SegmentContext, reason: string): Se
   index.logBytes = segment.logBytes;
   const buf = encodeSegmentIndex(index);
   ctx.logger.warn('rebuilt damaged segment index', { file: segment.indexPath, reason });
-  ctx.io.writeFileAtomic(segment.indexPath, buf).catch((error: unknown) => {
+  const written = ctx.io.writeFileAtomic(segment.indexPath, buf).catch((error: unknown) => {
     ctx.logger.warn('could not write rebuilt index', {
       file: segment.indexPath,
       cause: String(error),
     });
   });
+  ctx.sealer?.track(written);
   return decodeSegmentIndex(buf) as SealedIndex;
 }
 

@@ -9,6 +9,7 @@ import { ActiveIndex } from './active_index.js';
 import type { Log, LogConfig } from './log.js';
 import { PendingState } from './pending.js';
 import { type PendingAppend, type PreparedRound, prepareRound, recordStart } from './round.js';
+import { giveRoundBuffer } from './round_buffers.js';
 import { newSegment, type Segment } from './segment.js';
 
 export class RoundWriter {
@@ -87,6 +88,7 @@ export class RoundWriter {
       }
     } finally {
       if (--this.prepared === 0) this.pending.reset();
+      giveRoundBuffer(round.slab);
       settle();
     }
   }

@@ -3,6 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import {
+  decodeSegmentIndex,
+  IndexKind,
+  keySectionCount,
+} from '../../engine/format/segment_index.js';
 import { isStoreError, type Store } from '../../engine/index.js';
 import { ev, payloadOf } from '../helpers/events.js';
 import { flipBit, openTiny, segmentFiles } from '../helpers/store.js';
@@ -123,6 +128,48 @@ describe('recovery', () => {
     );
     assert.ok(reopened.warnings.some((w) => w.message.startsWith('rebuilt')));
     assert.ok(fs.existsSync(indexes[0]!), 'the missing index is written again');
+  });
+
+  it('indexes only client-chosen ids, the same whether sealed live or rebuilt', async () => {
+    const dir = tmpDir();
+    const store = await openTiny(dir);
+    for (let i = 0; i < 120; i++) {
+      const extra = i % 3 === 0 ? { id: `order-${i}` } : {};
+      await store.append('default', [ev('item.added', `item-${i % 5}`, { i }, extra)]);
+    }
+    const events = store.read('default', { limit: 10_000 }).events;
+    await store.close();
+    const eventsDir = path.dirname(segmentFiles(dir)[0]!);
+    const idSections = () =>
+      fs
+        .readdirSync(eventsDir)
+        .filter((n) => n.endsWith('.idx'))
+        .sort()
+        .map((n) => {
+          const index = decodeSegmentIndex(fs.readFileSync(path.join(eventsDir, n)));
+          assert.ok(typeof index !== 'string', index as string);
+          const inSegment = events.filter(
+            (e) => e.position >= index.basePosition && e.position <= index.lastPosition,
+          );
+          assert.equal(
+            keySectionCount(index, IndexKind.Ids),
+            inSegment.filter((e) => e.clientId).length,
+          );
+          return keySectionCount(index, IndexKind.Ids);
+        });
+    const live = idSections();
+    assert.ok(live.length >= 2 && live.every((n) => n > 0));
+    // A rebuilt index holds the same ids, and a retried client id is still caught.
+    for (const n of fs.readdirSync(eventsDir)) {
+      if (n.endsWith('.idx')) fs.rmSync(path.join(eventsDir, n));
+    }
+    const reopened = await openTiny(dir);
+    const [retry] = await reopened.append('default', [
+      ev('item.added', 'item-0', { i: 0 }, { id: 'order-0' }),
+    ]);
+    assert.equal(retry!.duplicate, true);
+    await reopened.close();
+    assert.deepEqual(idSections(), live);
   });
 
   it('rebuilds versions and spans from the segments when the checkpoint is lost', async (t) => {
