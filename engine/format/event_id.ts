@@ -37,7 +37,7 @@ function putByte(index: number, value: number): void {
 export function positionId(position: number): string {
   const r = randomBytes();
   const hi = Math.floor(position / 2 ** 16);
-  const lo = position % 2 ** 16;
+  const lo = position - hi * 2 ** 16;
   putByte(0, (hi >>> 24) & 0xff);
   putByte(1, (hi >>> 16) & 0xff);
   putByte(2, (hi >>> 8) & 0xff);

@@ -72,12 +72,16 @@ function put(out: Buffer, at: number, part: Buffer): number {
   return copy(part, 0, part.length, out, at);
 }
 
+// Digits are taken with a division and a subtraction, never `%`: on numbers that are not small
+// integers V8 computes `%` with a call into its C library (fmod).
+
 /** Writes a non-negative integer's decimal digits; returns the offset after them. */
 function putInt(out: Buffer, at: number, n: number): number {
   const end = at + digits(n);
   for (let i = end - 1; i >= at; i--) {
-    out[i] = 0x30 + (n % 10);
-    n = Math.floor(n / 10);
+    const rest = Math.floor(n / 10);
+    out[i] = 0x30 + (n - rest * 10);
+    n = rest;
   }
   return end;
 }
@@ -95,10 +99,11 @@ function putTimestamp(out: Buffer, at: number, us: number): number {
   }
   at = copy(cachedPrefix, 0, 19, out, at);
   out[at++] = 0x2e; // .
-  let micros = us - second * 1_000_000;
+  let micros = (us - second * 1_000_000) | 0;
   for (let i = at + 5; i >= at; i--) {
-    out[i] = 0x30 + (micros % 10);
-    micros = Math.floor(micros / 10);
+    const rest = (micros / 10) | 0;
+    out[i] = 0x30 + (micros - rest * 10);
+    micros = rest;
   }
   out[at + 6] = 0x5a; // Z
   return at + 7;

@@ -29,18 +29,25 @@ export class ActiveIndex implements IndexSource {
   readonly basePosition: number;
   count = 0;
   logBytes = 0;
-  relPositions = new Uint32Array(INITIAL_CAPACITY);
-  offsets = new Uint32Array(INITIAL_CAPACITY);
-  timestamps = new Float64Array(INITIAL_CAPACITY);
-  private previousForEntity = new Int32Array(INITIAL_CAPACITY);
-  private previousForType = new Int32Array(INITIAL_CAPACITY);
+  relPositions: Uint32Array;
+  offsets: Uint32Array;
+  timestamps: Float64Array;
+  private previousForEntity: Int32Array;
+  private previousForType: Int32Array;
   private readonly entityHeads = new Map<string, Head>();
   private readonly typeHeads = new Map<string, Head>();
   /** Client-chosen ids only: generated ids carry their position. */
   readonly ids = new Map<string, number>();
 
-  constructor(basePosition: number) {
+  /** `expected`: records the segment will probably hold (the arrays grow past it if need be). */
+  constructor(basePosition: number, expected = INITIAL_CAPACITY) {
     this.basePosition = basePosition;
+    const capacity = Math.max(INITIAL_CAPACITY, expected);
+    this.relPositions = new Uint32Array(capacity);
+    this.offsets = new Uint32Array(capacity);
+    this.timestamps = new Float64Array(capacity);
+    this.previousForEntity = new Int32Array(capacity);
+    this.previousForType = new Int32Array(capacity);
   }
 
   add(

@@ -226,7 +226,9 @@ export class RoundWriter {
       await this.fdatasync(sealed.fd);
       const next = newSegment(this.log.dir, nextPosition, -1);
       next.fd = io.openAppend(next.logPath);
-      next.active = new ActiveIndex(nextPosition);
+      // The next segment will most likely hold about as many records as this one: sized so,
+      // its index arrays never grow (each growth copies them all) while it fills.
+      next.active = new ActiveIndex(nextPosition, sealed.count);
       io.fsyncDir(this.log.dir);
       this.log.segments.push(next);
       this.writtenBytes = 0;

@@ -26,6 +26,51 @@ function scanner(body: Buffer, limits: ScanLimits): JsonScanner {
   return new JsonScanner(body, limits.jsonDepthMax);
 }
 
+/** A field the scanner knows, by its name's bytes; keys are matched without decoding them. */
+const Field = {
+  EventType: 1,
+  EntityId: 2,
+  Id: 3,
+  Payload: 4,
+  Metadata: 5,
+  ExpectedVersion: 6,
+  Other: 0,
+} as const;
+type FieldName = (typeof Field)[keyof typeof Field];
+const FIELDS: [Buffer, FieldName][] = [
+  [Buffer.from('"event_type"'), Field.EventType],
+  [Buffer.from('"entity_id"'), Field.EntityId],
+  [Buffer.from('"id"'), Field.Id],
+  [Buffer.from('"payload"'), Field.Payload],
+  [Buffer.from('"metadata"'), Field.Metadata],
+  [Buffer.from('"expected_version"'), Field.ExpectedVersion],
+];
+
+/** The field whose quoted name spans [start, end) of the body. */
+function fieldAt(s: JsonScanner, start: number, end: number): FieldName {
+  // A name with an escape in it may still spell a known field: decode only then.
+  if (s.escaped) {
+    const name = `"${s.decode(start, end, true)}"`;
+    for (const [bytes, field] of FIELDS) if (bytes.toString() === name) return field;
+    return Field.Other;
+  }
+  const buf = s.buf;
+  for (const [bytes, field] of FIELDS) {
+    if (bytes.length !== end - start) continue;
+    let k = 1; // the quotes match: both are quoted strings
+    while (k < bytes.length - 1 && buf[start + k] === bytes[k]) k++;
+    if (k === bytes.length - 1) return field;
+  }
+  return Field.Other;
+}
+
+function text(s: JsonScanner, field: string, index: number | undefined): string {
+  s.ws();
+  const start = s.pos;
+  if (s.value(1) !== Kind.String) throw invalid(`${field} must be a string`, field, index);
+  return s.decode(start, s.pos, s.escaped);
+}
+
 /** One event object at the scanner's position. */
 function scanEvent(s: JsonScanner, index: number | undefined): AppendEvent {
   s.ws();
@@ -37,30 +82,24 @@ function scanEvent(s: JsonScanner, index: number | undefined): AppendEvent {
   let payload: Buffer | undefined;
   let metadata: Buffer | null = null;
   let expected: number | 'any' | undefined;
-  const text = (field: string): string => {
-    s.ws();
-    const start = s.pos;
-    if (s.value(1) !== Kind.String) throw invalid(`${field} must be a string`, field, index);
-    return s.decode(start, s.pos, s.escaped);
-  };
   if (!s.take(0x7d)) {
     do {
       s.ws();
       if (s.buf[s.pos] !== 0x22) s.fail('expected a property name');
       const keyStart = s.pos;
-      const key = s.decode(keyStart, s.string(), s.escaped);
+      const field = fieldAt(s, keyStart, s.string());
       s.expect(0x3a, '":"');
-      if (key === 'event_type') eventType = text(key);
-      else if (key === 'entity_id') entityId = text(key);
-      else if (key === 'id') id = text(key);
-      else if (key === 'payload' || key === 'metadata') {
+      if (field === Field.EventType) eventType = text(s, 'event_type', index);
+      else if (field === Field.EntityId) entityId = text(s, 'entity_id', index);
+      else if (field === Field.Id) id = text(s, 'id', index);
+      else if (field === Field.Payload || field === Field.Metadata) {
         s.ws();
         const start = s.pos;
         const kind = s.value(1);
         const bytes = s.buf.subarray(start, s.pos);
-        if (key === 'payload') payload = kind === Kind.Null ? NULL_JSON : bytes;
+        if (field === Field.Payload) payload = kind === Kind.Null ? NULL_JSON : bytes;
         else metadata = kind === Kind.Null ? null : bytes;
-      } else if (key === 'expected_version') {
+      } else if (field === Field.ExpectedVersion) {
         s.ws();
         const start = s.pos;
         const kind = s.value(1);

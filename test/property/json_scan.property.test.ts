@@ -88,6 +88,26 @@ describe('ingest JSON scanner', () => {
     );
   });
 
+  it('knows field names however they are spelled, and only the exact names', () => {
+    // An escaped name is the same name to JSON.parse; a name that differs in one byte is not.
+    const escaped = scanSingle(
+      Buffer.from('{"event\\u005ftype":"a.b","entity\\u005Fid":"e","p\\u0061yload":[1]}'),
+      limits,
+    );
+    assert.equal(escaped.eventType, 'a.b');
+    assert.equal(escaped.entityId, 'e');
+    assert.equal(Buffer.from(escaped.payload).toString(), '[1]');
+    assert.throws(
+      () => scanSingle(Buffer.from('{"event_type":"a.b","entity_ie":"e","payload":1}'), limits),
+      (e: unknown) => e instanceof HttpError && e.extra.field === 'entity_id',
+    );
+    const withId = scanSingle(
+      Buffer.from('{"ID":"x","id":"k-1","event_type":"a.b","entity_id":"e","payload":1}'),
+      limits,
+    );
+    assert.equal(withId.id, 'k-1');
+  });
+
   it('reads batches and enforces their limits and nesting', () => {
     const events = Array.from({ length: 3 }, (_, i) => ({
       event_type: 'a.b',
