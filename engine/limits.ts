@@ -32,6 +32,13 @@ export const limits = {
   cacheBytesDefault: 256 * MiB,
   /** Reads are cached in record-aligned chunks that start in each span of this many bytes. */
   chunkBytes: 64 * KiB,
+  /**
+   * A read that returns all of an entity's events keeps them as one run in the read cache
+   * (engine/log/entity_runs.ts) when there are at least this many...
+   */
+  entityRunEventsMin: 16,
+  /** ...and they take at most this many bytes. */
+  entityRunBytesMax: 1 * MiB,
   /** Events one read may return. */
   readLimitDefault: 1000,
   readLimitMax: 10_000,

@@ -174,6 +174,72 @@ async function entityRead(p: Params): Promise<Figure[]> {
   await fill(store, 'bench', total, entities);
   await store.close();
   store = await openStore({ dataDir: dir, fsync: 'never', cacheBytes: 1024 ** 3, logger: quiet });
+  // Cold: the first read of each entity after open, from the segments (chunks and indexes come
+  // from disk or the page cache, and no entity run exists yet). Timed one by one.
+  const coldReads = Math.min(entities, p.smoke ? 100 : 2000);
+  const cold: number[] = [];
+  for (let k = 0; k < coldReads; k++) {
+    const entityId = `entity-${(k * 7919) % entities}`;
+    const started = process.hrtime.bigint();
+    const result = store.read('bench', { entityId });
+    cold.push(Number(process.hrtime.bigint() - started) / 1000);
+    if (result.events.length !== 100)
+      throw new Error(`expected 100 events, got ${result.events.length}`);
+  }
+  // Warm: every entity read again and again, as a service rebuilding aggregates does; after
+  // its first read an entity is served from its run (engine/log/entity_runs.ts).
+  const runReadsBefore = store.counters().entityRunReads;
+  const warm = await timeReads(p, store, entities);
+  const runReads = store.counters().entityRunReads - runReadsBefore;
+  await store.close();
+  // The same warm reads with entity runs off: every read walks the segments' indexes and
+  // cached chunks, one scattered record after another.
+  store = await openStore({
+    dataDir: dir,
+    fsync: 'never',
+    cacheBytes: 1024 ** 3,
+    entityRuns: false,
+    logger: quiet,
+  });
+  for (let k = 0; k < entities; k++) store.read('bench', { entityId: `entity-${k}` });
+  const segmentsOnly = await timeReads(p, store, entities);
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  const settings = {
+    storeEvents: total,
+    entities,
+    eventsPerEntity: 100,
+    cacheBytes: 1024 ** 3,
+    runReads,
+  };
+  const name = (what: string) => `read 100 events of 1 entity (${total} in store)${what}`;
+  return [
+    figure(SUITE, name(' p50'), 'us', warm.p50, settings, { target: 'p50 < 12 us' }),
+    figure(SUITE, name(' p99'), 'us', warm.p99, settings),
+    figure(SUITE, name(', entity runs off, p50'), 'us', segmentsOnly.p50, {
+      ...settings,
+      entityRuns: false,
+      runReads: 0,
+    }),
+    figure(SUITE, name(', first read after open, p50'), 'us', [percentile(cold, 50)], {
+      ...settings,
+      coldReads,
+      runReads: 0,
+    }),
+    figure(SUITE, name(', first read after open, p99'), 'us', [percentile(cold, 99)], {
+      ...settings,
+      coldReads,
+      runReads: 0,
+    }),
+  ];
+}
+
+/** p50 and p99 (microseconds) of reads of every entity in turn, `p.runs` times. */
+async function timeReads(
+  p: Params,
+  store: Store,
+  entities: number,
+): Promise<{ p50: number[]; p99: number[] }> {
   let n = 0;
   const bench = new Bench({ time: p.smoke ? 200 : 3000, warmupTime: p.smoke ? 50 : 500 });
   bench.add('entity read', () => {
@@ -192,15 +258,7 @@ async function entityRead(p: Params): Promise<Figure[]> {
     p99.push(task.latency.p99 * 1000);
     bench.reset();
   }
-  await store.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-  const settings = { storeEvents: total, entities, eventsPerEntity: 100, cacheBytes: 1024 ** 3 };
-  return [
-    figure(SUITE, `read 100 events of 1 entity (${total} in store) p50`, 'us', p50, settings, {
-      target: 'p50 < 12 us',
-    }),
-    figure(SUITE, `read 100 events of 1 entity (${total} in store) p99`, 'us', p99, settings),
-  ];
+  return { p50, p99 };
 }
 
 /** Kills a child that appends without pause, leaving what a crash leaves. */

@@ -22,6 +22,7 @@ export interface ServerConfig {
   fsyncIntervalMs: number;
   segmentBytesMax: number;
   cacheBytes: number;
+  entityRuns: boolean;
   payloadBytesMax: number;
   metadataBytesMax: number;
   batchEventsMax: number;
@@ -217,6 +218,15 @@ export const SETTINGS: Setting[] = [
     min: limits.chunkBytes,
     max: 1024 * 1024 * MiB,
     about: 'Read cache for record chunks and sealed indexes, for the whole store.',
+  },
+  {
+    section: 'storage',
+    key: 'entity_runs',
+    field: 'entityRuns',
+    type: 'bool',
+    default: true,
+    about:
+      'Keep whole entity histories in the read cache, so that repeated reads of an entity walk one buffer.',
   },
   {
     section: 'storage',

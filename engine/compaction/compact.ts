@@ -186,6 +186,8 @@ async function compactGroup(
     replacement.push(segment);
   }
   log.segments.splice(at, group.segments.length, ...replacement);
+  // Runs hold copies of records the rewrite may have dropped (retention, erasure).
+  log.runs.clear();
   for (const old of group.segments) {
     dropSegmentCache(old, ctx.cache);
     io.close(old.fd);

@@ -6,6 +6,7 @@ import { IndexKind } from '../format/segment_index.js';
 import type { Io } from '../io/io.js';
 import type { FsyncPolicy } from '../types.js';
 import type { ReadCache } from './cache.js';
+import { EntityRuns } from './entity_runs.js';
 import { type Logger, openLogDir } from './open.js';
 import { type PendingAppend, type PreparedRound, recordStart } from './round.js';
 import type { Sealer } from './sealer.js';
@@ -20,6 +21,8 @@ export interface LogConfig {
   logger: Logger;
   fsync: FsyncPolicy;
   segmentBytesMax: number;
+  /** Whether reads keep entity runs (entity_runs.ts); off, every read uses the segments. */
+  entityRuns?: boolean;
   observeFsync?: ((seconds: number) => void) | undefined;
 }
 
@@ -39,8 +42,16 @@ export class Log {
   failure: StoreError | null = null;
   /** Erasures compaction has carried out on disk: entity id to tombstone position. */
   readonly erasuresDone = new Map<string, number>();
+  /** Whole entity histories kept for repeated reads (entity_runs.ts). */
+  readonly runs: EntityRuns;
   /** Write-path counters, read by metrics and benchmarks. */
-  readonly counters = { writes: 0, fsyncs: 0, bytesWritten: 0, fsyncMicrosTotal: 0 };
+  readonly counters = {
+    writes: 0,
+    fsyncs: 0,
+    bytesWritten: 0,
+    fsyncMicrosTotal: 0,
+    entityRunReads: 0,
+  };
   private waiters: Waiter[] = [];
   private readonly writer: RoundWriter;
   private closed = false;
@@ -55,6 +66,7 @@ export class Log {
     this.totals = opened.totals;
     this.truncations = opened.truncations;
     this.writer = new RoundWriter(this, config);
+    this.runs = new EntityRuns(config.cache, config.entityRuns ?? true);
   }
 
   static async open(config: LogConfig, dir: string): Promise<Log> {
@@ -233,6 +245,7 @@ export class Log {
       await this.writer.sealed;
       if (this.failure === null) await io.fdatasync(this.active.fd);
     } finally {
+      this.runs.clear();
       for (const segment of this.segments) {
         dropSegmentCache(segment, cache);
         io.close(segment.fd);

@@ -15,6 +15,8 @@ export interface StoreOptions {
   fsyncIntervalMs?: number;
   segmentBytesMax?: number;
   cacheBytes?: number;
+  /** Keep whole entity histories in the read cache for repeated reads (default true). */
+  entityRuns?: boolean;
   payloadBytesMax?: number;
   metadataBytesMax?: number;
   batchEventsMax?: number;
@@ -40,6 +42,7 @@ export interface StoreConfig extends ValidationLimits {
   fsyncIntervalMs: number;
   segmentBytesMax: number;
   cacheBytes: number;
+  entityRuns: boolean;
   retention: RetentionPolicy;
   compactionIntervalMs: number;
   compactionBytesPerSec: number;
@@ -52,6 +55,7 @@ export function resolveConfig(options: StoreOptions): StoreConfig {
     fsyncIntervalMs: options.fsyncIntervalMs ?? limits.fsyncIntervalMsDefault,
     segmentBytesMax: options.segmentBytesMax ?? limits.segmentBytesMaxDefault,
     cacheBytes: options.cacheBytes ?? limits.cacheBytesDefault,
+    entityRuns: options.entityRuns ?? true,
     payloadBytesMax: options.payloadBytesMax ?? limits.payloadBytesMaxDefault,
     metadataBytesMax: options.metadataBytesMax ?? limits.metadataBytesMaxDefault,
     batchEventsMax: options.batchEventsMax ?? limits.batchEventsMaxDefault,

@@ -6,6 +6,7 @@ import { hashString32 } from '../format/checksum.js';
 import type { EventView } from '../format/event_view.js';
 import { IndexKind } from '../format/segment_index.js';
 import { limits } from '../limits.js';
+import { type EntityRun, runLowerBound, runView } from '../log/entity_runs.js';
 import type { Log } from '../log/log.js';
 import {
   type IndexView,
@@ -150,19 +151,41 @@ function segmentsInSpan(log: Log, p: Plan): Segment[] {
   );
 }
 
-export function readLog(log: Log, query: ReadQuery, ctx: SegmentContext): ReadResult<EventView> {
-  const limit = checkCount(query.limit, 'limit', limits.readLimitDefault, limits.readLimitMax);
-  let skip = checkCount(query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
-  const desc = query.order === 'desc';
-  const events: EventView[] = [];
-  const p = plan(log, query);
-  if (p === null) return { events, hasMore: false, nextPosition: null };
+/** Where a read's events go: offset skipped, limit counted. */
+interface Collector {
+  events: EventView[];
+  skip: number;
+  limit: number;
+  hasMore: boolean;
+}
+
+/** Adds one matching event; false once the limit is reached (and more would follow). */
+function collect(c: Collector, event: EventView): boolean {
+  if (c.skip > 0) {
+    c.skip--;
+    return true;
+  }
+  if (c.events.length === c.limit) {
+    c.hasMore = true;
+    return false;
+  }
+  c.events.push(event);
+  return true;
+}
+
+/** Walks the segments' candidates in [p.lo, p.hi]; false when the collector is full. */
+function scanSegments(
+  log: Log,
+  p: Plan,
+  desc: boolean,
+  ctx: SegmentContext,
+  c: Collector,
+): boolean {
   const segments = segmentsInSpan(log, p);
   if (desc) segments.reverse();
   // Only a log with erased entities pays for the check, one map lookup per event.
   const erased = log.totals.erased.size > 0 ? log.totals : null;
-  let hasMore = false;
-  outer: for (const segment of segments) {
+  for (const segment of segments) {
     const view = indexView(segment, ctx);
     const span = timeSpan(view, p);
     if (span === null) continue;
@@ -171,26 +194,79 @@ export function readLog(log: Log, query: ReadQuery, ctx: SegmentContext): ReadRe
     const list = candidates(view, p, relLo, relHi);
     // The active segment's per-entity lists are keyed by the whole id; sealed ones by hash.
     const entityExact = segment.active !== null && p.entity !== null;
-    for (let c = 0; c < list.length; c++) {
-      const rel = list[desc ? list.length - 1 - c : c]!;
+    for (let k = 0; k < list.length; k++) {
+      const rel = list[desc ? list.length - 1 - k : k]!;
       const i = lowerBoundRel(view, rel);
       if (i >= view.count || view.relPosition(i) !== rel) continue;
       const event = readRecord(segment, view, i, ctx);
       if (!matches(event, p, entityExact)) continue;
       if (erased !== null && isErased(erased, event.entityId, event.position)) continue;
-      if (skip > 0) {
-        skip--;
-        continue;
-      }
-      if (events.length === limit) {
-        hasMore = true;
-        break outer;
-      }
-      events.push(event);
+      if (!collect(c, event)) return false;
     }
   }
-  const last = events[events.length - 1];
-  return { events, hasMore, nextPosition: hasMore && last !== undefined ? last.position : null };
+  return true;
+}
+
+/** Events of the run in [lo, hi], in order; false when the collector is full. */
+function scanRun(run: EntityRun, lo: number, hi: number, desc: boolean, c: Collector): boolean {
+  const first = runLowerBound(run, lo);
+  const end = runLowerBound(run, hi + 1);
+  for (let k = first; k < end; k++) {
+    if (!collect(c, runView(run, desc ? end - 1 - (k - first) : k))) return false;
+  }
+  return true;
+}
+
+/** Fewer events than this past an entity's run are read from the segments, not re-copied. */
+const RUN_REFRESH_EVENTS = 8;
+
+export function readLog(log: Log, query: ReadQuery, ctx: SegmentContext): ReadResult<EventView> {
+  const limit = checkCount(query.limit, 'limit', limits.readLimitDefault, limits.readLimitMax);
+  const skip = checkCount(query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  const desc = query.order === 'desc';
+  const c: Collector = { events: [], skip, limit, hasMore: false };
+  const p = plan(log, query);
+  if (p === null) return { events: c.events, hasMore: false, nextPosition: null };
+  // A read by entity alone can use (and refresh) the entity's run: see entity_runs.ts.
+  const byEntityOnly =
+    p.entity !== null &&
+    p.type === null &&
+    p.prefixBytes === null &&
+    p.sinceUs === 0 &&
+    p.untilUs === Number.MAX_SAFE_INTEGER &&
+    !log.totals.erased.has(p.entity);
+  const run = byEntityOnly ? log.runs.get(p.entity!) : undefined;
+  if (run === undefined) {
+    scanSegments(log, p, desc, ctx, c);
+  } else {
+    log.counters.entityRunReads++;
+    const tail: Plan = { ...p, lo: Math.max(p.lo, run.lastPosition + 1) };
+    const runHi = Math.min(p.hi, run.lastPosition);
+    if (desc) {
+      if (tail.lo > tail.hi || scanSegments(log, tail, desc, ctx, c))
+        scanRun(run, p.lo, runHi, desc, c);
+    } else if (scanRun(run, p.lo, runHi, desc, c) && tail.lo <= tail.hi) {
+      scanSegments(log, tail, desc, ctx, c);
+    }
+  }
+  // A read that returned the entity's whole history up to now may keep it as the entity's run.
+  if (
+    byEntityOnly &&
+    !desc &&
+    !c.hasMore &&
+    skip === 0 &&
+    query.afterPosition === undefined &&
+    query.maxPosition === undefined &&
+    (run === undefined || c.events.length - run.count >= RUN_REFRESH_EVENTS)
+  ) {
+    log.runs.keep(p.entity!, c.events, p.hi);
+  }
+  const last = c.events[c.events.length - 1];
+  return {
+    events: c.events,
+    hasMore: c.hasMore,
+    nextPosition: c.hasMore && last !== undefined ? last.position : null,
+  };
 }
 
 /** Events with a timestamp at or after `sinceUs` (timestamps never decrease in a log). */

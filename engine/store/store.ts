@@ -67,6 +67,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     logger,
     fsync: config.fsync,
     segmentBytesMax: config.segmentBytesMax,
+    entityRuns: config.entityRuns,
     observeFsync: options.observeFsync,
   };
   const tenantsDir = path.join(config.dataDir, TENANTS_DIR);
@@ -344,6 +345,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         fsyncs: 0,
         bytesWritten: 0,
         fsyncMicrosTotal: 0,
+        entityRunReads: 0,
       };
       for (const t of tenants.values()) {
         for (const log of [t.events, t.snapshots]) {
@@ -351,6 +353,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
           sum.fsyncs += log.counters.fsyncs;
           sum.bytesWritten += log.counters.bytesWritten;
           sum.fsyncMicrosTotal += log.counters.fsyncMicrosTotal;
+          sum.entityRunReads += log.counters.entityRunReads;
         }
       }
       return sum;

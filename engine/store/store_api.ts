@@ -77,4 +77,6 @@ export interface StoreCounters {
   fsyncs: number;
   bytesWritten: number;
   fsyncMicrosTotal: number;
+  /** Reads served (in part) from an entity run (engine/log/entity_runs.ts). */
+  entityRunReads: number;
 }
