@@ -13,6 +13,7 @@ export { isValidTenantId } from './format/names.js';
 export { formatTimestampUs, parseTimestampUs } from './format/timestamp.js';
 export { createNodeIo, type Io } from './io/io.js';
 export { type Limits, limits } from './limits.js';
+export { eventsJsonWithRuns } from './log/entity_runs.js';
 export type { Logger } from './log/open.js';
 export {
   type CompactionRun,

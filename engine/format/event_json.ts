@@ -149,17 +149,21 @@ export function eventJson(view: EventView, tenantJson: string): Buffer {
   return out;
 }
 
-/** `<head>[e1,e2,...]<tail>` in one buffer, e.g. head `{"events":` and tail `,"count":2}`. */
+/**
+ * `<head>[e1,e2,...]<tail>` in one buffer, e.g. head `{"events":` and tail `,"count":2}`.
+ * `alloc` gives the buffer, of exactly the bytes asked (a caller may hand out reused memory).
+ */
 export function eventsJson(
   views: readonly EventView[],
   tenantJson: string,
   head: string,
   tail: string,
+  alloc: (bytes: number) => Buffer = Buffer.allocUnsafe,
 ): Buffer {
   const tenant = Buffer.from(tenantJson);
   let total = Buffer.byteLength(head) + Buffer.byteLength(tail) + 2 + Math.max(0, views.length - 1);
   for (const view of views) total += eventJsonLength(view, tenant);
-  const out = Buffer.allocUnsafe(total);
+  const out = alloc(total);
   let at = out.write(head, 0);
   out[at++] = 0x5b; // [
   for (let i = 0; i < views.length; i++) {

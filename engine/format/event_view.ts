@@ -18,6 +18,12 @@ export class EventView {
   readonly start: number;
   /** Offset just past the record's last byte in buf. */
   readonly end: number;
+  /**
+   * The entity run buf belongs to, when it is one (engine/log/entity_runs.ts), and the record's
+   * index in it: the run may hold this record's wire JSON already. Opaque to this module.
+   */
+  run: object | null = null;
+  runIndex = -1;
 
   constructor(buf: Buffer, start = 0, end = buf.length) {
     this.buf = buf;

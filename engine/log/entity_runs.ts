@@ -10,11 +10,27 @@
 // it and the rest (events appended since) from the segments. Runs live in the shared read cache,
 // counted in bytes and evicted like any chunk, so memory stays within the cache budget. They are
 // dropped when compaction rewrites the log, and erased entities never use one.
+import { eventJsonLength, eventsJson, writeEventJson } from '../format/event_json.js';
 import { EventView } from '../format/event_view.js';
 import { limits } from '../limits.js';
 import type { CacheEntry, ReadCache } from './cache.js';
 
+/**
+ * The run's events as wire JSON for one tenant id, built on the first request for it: the
+ * objects separated by commas, so that consecutive events are one contiguous range.
+ */
+interface RunJson {
+  tenantJson: string;
+  buf: Buffer;
+  /** Offset of event i's JSON in buf; event i ends at starts[i + 1] - 1 (a comma or the end). */
+  starts: Uint32Array;
+}
+
 export interface EntityRun extends CacheEntry {
+  /** Bytes held, JSON included; changes when the JSON is built (see EntityRuns.withJson). */
+  bytes: number;
+  readonly owner: EntityRuns;
+  json: RunJson | null;
   readonly buf: Buffer;
   /** Offset of record i in buf; starts[count] is buf.length. */
   readonly starts: Uint32Array;
@@ -68,6 +84,8 @@ export class EntityRuns {
       positions,
       count: views.length,
       lastPosition,
+      owner: this,
+      json: null,
       bytes: bytes + starts.byteLength + positions.byteLength,
       referenced: true,
       slot: -1,
@@ -77,6 +95,33 @@ export class EntityRuns {
     };
     this.runs.set(entityId, run);
     this.cache.add(run);
+  }
+
+  /** The run's wire JSON for `tenantJson` (the tenant id, JSON-escaped), built once. */
+  withJson(run: EntityRun, tenantJson: string): RunJson {
+    if (run.json !== null && run.json.tenantJson === tenantJson) return run.json;
+    const tenant = Buffer.from(tenantJson);
+    const views = Array.from({ length: run.count }, (_, i) => runView(run, i));
+    const starts = new Uint32Array(run.count + 1);
+    let total = 0;
+    for (let i = 0; i < run.count; i++) {
+      starts[i] = total;
+      total += eventJsonLength(views[i]!, tenant) + 1;
+    }
+    starts[run.count] = total;
+    const buf = Buffer.allocUnsafe(total - 1);
+    for (let i = 0; i < run.count; i++) {
+      const end = writeEventJson(views[i]!, tenant, buf, starts[i]!);
+      if (i + 1 < run.count) buf[end] = 0x2c; // ,
+    }
+    const held = run.slot !== -1;
+    // The cache counts an entry's bytes when it is added: re-add it with the JSON counted.
+    if (held) this.cache.remove(run);
+    if (run.json !== null) run.bytes -= run.json.buf.length + run.json.starts.byteLength;
+    run.json = { tenantJson, buf, starts };
+    run.bytes += buf.length + starts.byteLength;
+    if (held) this.cache.add(run);
+    return run.json;
   }
 
   drop(entityId: string): void {
@@ -99,7 +144,48 @@ export class EntityRuns {
 
 /** The view of record i of a run. */
 export function runView(run: EntityRun, i: number): EventView {
-  return new EventView(run.buf, run.starts[i]!, run.starts[i + 1]!);
+  const view = new EventView(run.buf, run.starts[i]!, run.starts[i + 1]!);
+  view.run = run;
+  view.runIndex = i;
+  return view;
+}
+
+/**
+ * `<head>[e1,e2,...]<tail>` like eventsJson, but the events of a read served from one entity
+ * run are copied from the run's wire JSON (built on first use and kept with the run) instead
+ * of being assembled field by field: an ascending stretch of them is a single copy.
+ */
+export function eventsJsonWithRuns(
+  views: readonly EventView[],
+  tenantJson: string,
+  head: string,
+  tail: string,
+  alloc: (bytes: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
+  const run = views.length > 0 ? (views[0]!.run as EntityRun | null) : null;
+  if (run === null || !views.every((v) => v.run === run)) {
+    return eventsJson(views, tenantJson, head, tail, alloc);
+  }
+  const { buf, starts } = run.owner.withJson(run, tenantJson);
+  const headBytes = Buffer.byteLength(head);
+  let total = headBytes + Buffer.byteLength(tail) + 2 + Math.max(0, views.length - 1);
+  for (const view of views) total += starts[view.runIndex + 1]! - 1 - starts[view.runIndex]!;
+  const out = alloc(total);
+  let at = out.write(head, 0);
+  out[at++] = 0x5b; // [
+  for (let i = 0; i < views.length; ) {
+    const first = views[i]!.runIndex;
+    let j = i + 1;
+    while (j < views.length && views[j]!.runIndex === views[j - 1]!.runIndex + 1) j++;
+    if (i > 0) out[at++] = 0x2c; // ,
+    // Events first..first+(j-i)-1 with their commas: one range of the run's JSON.
+    at += buf.copy(out, at, starts[first]!, starts[first + (j - i)]! - 1);
+    i = j;
+  }
+  out[at++] = 0x5d; // ]
+  at += out.write(tail, at);
+  if (at !== total) throw new Error(`assertion failed: events JSON length ${at} != ${total}`);
+  return out;
 }
 
 /** First i whose position is >= position (count when none). */

@@ -3,7 +3,7 @@
 import {
   type AppendResult,
   eventJson,
-  eventsJson,
+  eventsJsonWithRuns,
   formatTimestampUs,
   type Store,
 } from '../../engine/index.js';
@@ -12,7 +12,7 @@ import type { ServerMetrics } from '../metrics.js';
 import type { QuotaChecks } from '../tenants/quotas.js';
 import { type ScanLimits, scanBatch, scanSingle } from './event_scan.js';
 import { toReadQuery } from './query.js';
-import { send } from './reply.js';
+import { bodyBuffer, send } from './reply.js';
 import type { Handler } from './request.js';
 
 const OK = '200 OK';
@@ -70,7 +70,14 @@ export function eventRoutes(
       metrics.query('events');
       ex.span?.setAttribute('allsource.events', result.events.length);
       const tail = `,"count":${result.events.length},"has_more":${result.hasMore},"next_position":${result.nextPosition}}`;
-      send(ex, OK, eventsJson(result.events, caller.tenantJson, '{"events":', tail));
+      const body = eventsJsonWithRuns(
+        result.events,
+        caller.tenantJson,
+        '{"events":',
+        tail,
+        bodyBuffer,
+      );
+      send(ex, OK, body);
     },
     byId(ex, info, caller) {
       quotas.query(caller.tenantId);

@@ -3,7 +3,13 @@
 // segments, or from both, through appends, erasure, retention and compaction.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EventView, ReadQuery, Store } from '../../engine/index.js';
+import {
+  type EventView,
+  eventsJson,
+  eventsJsonWithRuns,
+  type ReadQuery,
+  type Store,
+} from '../../engine/index.js';
 import { ev } from '../helpers/events.js';
 import { createPrng, seedFromEnv } from '../helpers/prng.js';
 import { openTiny } from '../helpers/store.js';
@@ -75,6 +81,12 @@ describe('entity runs', () => {
         got.events.map((e) => e.position),
         want,
         `step ${step}, query ${JSON.stringify(q)}, seed ${seed}`,
+      );
+      // The wire JSON from a run's cached JSON is byte for byte the one assembled field by field.
+      const tenants = step % 2 === 0 ? '"default"' : '"other\\"tenant"';
+      assert.deepEqual(
+        eventsJsonWithRuns(got.events, tenants, '{"events":', ',"n":1}'),
+        eventsJson(got.events, tenants, '{"events":', ',"n":1}'),
       );
       const byPosition = new Map(all.map((e) => [e.position, e]));
       assert.deepEqual(
