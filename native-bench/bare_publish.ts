@@ -1,6 +1,8 @@
 // The fan-out ceiling: a bare uWebSockets.js server whose sockets join one topic; on
-// GET /publish?seconds=N it publishes 250-byte messages for N seconds, 16 per event-loop turn,
+// GET /publish?seconds=N it publishes one message for N seconds, 16 per event-loop turn,
 // pausing while any socket holds more than 1 MiB unsent (the flow control LIMITS.md used).
+// The message is the first argument (the bytes of an AllSource event frame, so that both sides
+// deliver the same bytes), or LIMITS.md's 250-byte one.
 
 import type * as Uws from 'uWebSockets.js';
 import { createRequire } from 'node:module';
@@ -9,7 +11,7 @@ const require = createRequire(import.meta.url);
 const uws = require(
   `uWebSockets.js/binaries/uws_${process.platform}_${process.arch}_${process.versions.modules}.node`,
 ) as typeof Uws;
-const message = Buffer.from(`{"data":"${'x'.repeat(239)}"}`);
+const message = Buffer.from(process.argv[2] ?? `{"data":"${'x'.repeat(239)}"}`);
 const sockets = new Set<Uws.WebSocket<unknown>>();
 const app = uws.App();
 let publishing = false;

@@ -141,10 +141,30 @@ export function writeEventJson(view: EventView, tenant: Buffer, out: Buffer, at:
   return at;
 }
 
-/** Bytes of the event as a JSON object. `tenantJson` is the tenant id already JSON-escaped. */
-export function eventJson(view: EventView, tenantJson: string): Buffer {
-  const tenant = Buffer.from(tenantJson);
-  const out = Buffer.allocUnsafe(eventJsonLength(view, tenant));
+// The tenant id's bytes for the last tenant asked: live delivery asks for one tenant's events
+// many times in a row, and encoding its id again for each was a measurable share of it.
+let lastTenantJson = '';
+let lastTenant = Buffer.alloc(0);
+
+function tenantBytes(tenantJson: string): Buffer {
+  if (tenantJson !== lastTenantJson) {
+    lastTenant = Buffer.from(tenantJson);
+    lastTenantJson = tenantJson;
+  }
+  return lastTenant;
+}
+
+/**
+ * Bytes of the event as a JSON object. `tenantJson` is the tenant id already JSON-escaped.
+ * `alloc` gives the buffer, of exactly the bytes asked (a caller may hand out reused memory).
+ */
+export function eventJson(
+  view: EventView,
+  tenantJson: string,
+  alloc: (bytes: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
+  const tenant = tenantBytes(tenantJson);
+  const out = alloc(eventJsonLength(view, tenant));
   writeEventJson(view, tenant, out, 0);
   return out;
 }
@@ -160,7 +180,7 @@ export function eventsJson(
   tail: string,
   alloc: (bytes: number) => Buffer = Buffer.allocUnsafe,
 ): Buffer {
-  const tenant = Buffer.from(tenantJson);
+  const tenant = tenantBytes(tenantJson);
   let total = Buffer.byteLength(head) + Buffer.byteLength(tail) + 2 + Math.max(0, views.length - 1);
   for (const view of views) total += eventJsonLength(view, tenant);
   const out = alloc(total);

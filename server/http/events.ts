@@ -12,7 +12,7 @@ import type { ServerMetrics } from '../metrics.js';
 import type { QuotaChecks } from '../tenants/quotas.js';
 import { type ScanLimits, scanBatch, scanSingle } from './event_scan.js';
 import { toReadQuery } from './query.js';
-import { bodyBuffer, send } from './reply.js';
+import { scratchFor, send } from './reply.js';
 import type { Handler } from './request.js';
 
 const OK = '200 OK';
@@ -75,7 +75,7 @@ export function eventRoutes(
         caller.tenantJson,
         '{"events":',
         tail,
-        bodyBuffer,
+        scratchFor,
       );
       send(ex, OK, body);
     },

@@ -26,16 +26,17 @@ const END_BYTES_MAX = 64 * 1024;
 
 // A fresh buffer of tens of KiB per response is new memory each time, and the garbage it leaves
 // is external memory that pushes V8 into extra collections: under a query load of 46 KiB
-// responses that cost more than the rest of the request. A body that will go out in one end()
-// is built in this buffer instead; end() has copied it (to the socket or uWS's own buffer)
-// before it returns, so the next response may reuse it.
+// responses that cost more than the rest of the request. Bytes that go to uWS at once, by an
+// end(), a WebSocket send() or a publish(), are built in this buffer instead: uWS has copied
+// them (to the socket or its own buffers) before the call returns, so the next may reuse it.
 const scratch = Buffer.allocUnsafeSlow(END_BYTES_MAX);
 
 /**
- * Memory for a response body that is sent right away with send() and nothing in between: a
- * view of the shared scratch buffer when the body fits one end(), else a buffer of its own.
+ * Memory for bytes handed to uWS right away, with nothing in between: send() of a body that
+ * fits one end(), ws.send(), app.publish(). A view of the shared scratch buffer when they fit
+ * it, else a buffer of their own (a large body streams and is kept until written).
  */
-export function bodyBuffer(bytes: number): Buffer {
+export function scratchFor(bytes: number): Buffer {
   return bytes < END_BYTES_MAX ? scratch.subarray(0, bytes) : Buffer.allocUnsafe(bytes);
 }
 

@@ -20,6 +20,7 @@ import {
 import type { Caller, Credentials } from '../auth/authenticate.js';
 import { Permission } from '../auth/roles.js';
 import { errorBody, errorTable, HttpError, toHttpError } from '../errors.js';
+import { scratchFor } from '../http/reply.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { Tracing } from '../tracing.js';
 
@@ -51,6 +52,12 @@ interface Publisher {
   waiters: (() => void)[];
   /** Set while the publisher idles with no sockets. */
   wakeOnJoin: (() => void) | null;
+  /**
+   * Live sockets per entity or type topic. An event is published to its entity's and its
+   * type's topics only when a socket listens there: most streams follow everything, and a
+   * publish to an empty topic still costs a topic string and a lookup per event.
+   */
+  liveTopics: Map<string, number>;
 }
 
 export interface StreamOptions {
@@ -123,12 +130,29 @@ export function registerStream(
   const sockets = new Set<Socket>();
   const publishers = new Map<string, Promise<Publisher>>();
 
+  function goLive(ws: Socket, d: SocketData, pub: Publisher): void {
+    const topic = d.topic!;
+    ws.subscribe(topic);
+    d.live = true;
+    pub.liveTopics.set(topic, (pub.liveTopics.get(topic) ?? 0) + 1);
+  }
+
+  /** Leaves live mode (the socket may be closed already: then uWS has unsubscribed it). */
+  function leaveLive(ws: Socket | null, d: SocketData, pub: Publisher): void {
+    if (!d.live) return;
+    const topic = d.topic!;
+    if (ws !== null) ws.unsubscribe(topic);
+    d.live = false;
+    const left = (pub.liveTopics.get(topic) ?? 1) - 1;
+    if (left > 0) pub.liveTopics.set(topic, left);
+    else pub.liveTopics.delete(topic);
+  }
+
   function demoteFullSockets(pub: Publisher): void {
     for (const ws of pub.sockets) {
       const d = ws.getUserData();
       if (!d.live || ws.getBufferedAmount() <= options.bufferedBytesMax) continue;
-      ws.unsubscribe(d.topic!);
-      d.live = false;
+      leaveLive(ws, d, pub);
       // It has every event up to the publisher's position; the rest it pulls once drained.
       d.sub!.reset(d.filter, pub.position);
       void pump(ws);
@@ -145,16 +169,21 @@ export function registerStream(
         continue;
       }
       const pull = pub.sub.pull(PULL_MAX);
+      const all = topicAll(pub.tenantId);
       let sinceCheck = PUBLISH_CHECK_BYTES;
       for (const view of pull.events) {
         if (sinceCheck >= PUBLISH_CHECK_BYTES) {
           demoteFullSockets(pub);
           sinceCheck = 0;
         }
-        const json = eventJson(view, pub.tenantJson);
-        app.publish(topicAll(pub.tenantId), json, false);
-        app.publish(topicEntity(pub.tenantId, view.entityId), json, false);
-        app.publish(topicType(pub.tenantId, view.eventType), json, false);
+        const json = eventJson(view, pub.tenantJson, scratchFor);
+        if (pub.liveTopics.has(all)) app.publish(all, json, false);
+        if (pub.liveTopics.size > (pub.liveTopics.has(all) ? 1 : 0)) {
+          const entity = topicEntity(pub.tenantId, view.entityId);
+          if (pub.liveTopics.has(entity)) app.publish(entity, json, false);
+          const type = topicType(pub.tenantId, view.eventType);
+          if (pub.liveTopics.has(type)) app.publish(type, json, false);
+        }
         sinceCheck += json.length;
         pub.position = view.position;
       }
@@ -177,6 +206,7 @@ export function registerStream(
           sockets: new Set(),
           waiters: [],
           wakeOnJoin: null,
+          liveTopics: new Map(),
         };
         void runPublisher(pub);
         return pub;
@@ -213,7 +243,9 @@ export function registerStream(
         const pull = d.sub.pull(PULL_MAX, d.topic === null ? undefined : pub.position);
         if (pull.events.length > 0) {
           ws.cork(() => {
-            for (const view of pull.events) ws.send(eventJson(view, d.caller.tenantJson), false);
+            for (const view of pull.events) {
+              ws.send(eventJson(view, d.caller.tenantJson, scratchFor), false);
+            }
           });
         }
         if (!pull.caughtUp) continue;
@@ -222,8 +254,7 @@ export function registerStream(
           sendControl(ws, { type: 'caught_up', position: d.sub.position });
         }
         if (d.topic !== null && d.sub.position === pub.position) {
-          ws.subscribe(d.topic);
-          d.live = true;
+          goLive(ws, d, pub);
           return;
         }
         await (d.topic === null ? d.sub.wait() : waitForPublisher(pub));
@@ -243,8 +274,7 @@ export function registerStream(
   function applyFilter(ws: Socket, filter: SubscriptionFilter, from: number | undefined): void {
     const d = ws.getUserData();
     const pub = d.publisher!;
-    if (d.live) ws.unsubscribe(d.topic!);
-    d.live = false;
+    leaveLive(ws, d, pub);
     d.filter = filter;
     d.topic = topicFor(d.caller.tenantId, filter);
     d.sub!.reset(filter, from ?? pub.position);
@@ -361,6 +391,7 @@ export function registerStream(
       const d = ws.getUserData();
       d.closed = true;
       d.sub?.close();
+      if (d.publisher !== null) leaveLive(null, d, d.publisher);
       d.publisher?.sockets.delete(ws);
       sockets.delete(ws);
       metrics.websocket(-1);

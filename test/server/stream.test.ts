@@ -101,6 +101,35 @@ describe('WebSocket stream', () => {
     ws.close();
   });
 
+  it('publishes live to every-event, type and entity sockets alike, also after others leave', async () => {
+    const everything = await connect(server.url);
+    const byType = await connect(server.url);
+    const byEntity = await connect(server.url);
+    const leaver = await connect(server.url);
+    everything.ws.send('{}');
+    byType.ws.send(JSON.stringify({ event_type: 'other.kind' }));
+    byEntity.ws.send(JSON.stringify({ entity_id: 'emu' }));
+    leaver.ws.send(JSON.stringify({ entity_id: 'emu' }));
+    await new Promise((r) => setTimeout(r, 100));
+    leaver.ws.close();
+    const events = Array.from({ length: 12 }, (_, i) => ({
+      event_type: i % 3 === 0 ? 'other.kind' : 'stream.test',
+      entity_id: i % 4 === 0 ? 'emu' : 'yak',
+      payload: { i },
+    }));
+    assert.equal((await post(`${server.url}/api/v1/events/batch`, { events })).status, 200);
+    const seen = (frames: Frame[]) =>
+      frames.filter((f) => f.type === undefined).map((f) => f.payload!.i);
+    await everything.next((f) => seen(f).length === 12);
+    await byType.next((f) => seen(f).length === 4);
+    await byEntity.next((f) => seen(f).length === 3);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(seen(everything.frames), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    assert.deepEqual(seen(byType.frames), [0, 3, 6, 9]);
+    assert.deepEqual(seen(byEntity.frames), [0, 4, 8]);
+    for (const s of [everything, byType, byEntity]) s.ws.close();
+  });
+
   it('serves a slow reader from the log without loss', async () => {
     const { ws, frames, next } = await connect(server.url);
     ws.send(JSON.stringify({ entity_id: 'slow', from_position: 0 }));
