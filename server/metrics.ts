@@ -128,6 +128,11 @@ export function createMetrics(): ServerMetrics {
     const t = source!.store.compactionStats().totals;
     return t.bytesBefore - t.bytesAfter;
   });
+  copied(
+    'allsource_entity_run_reads_total',
+    'Reads by entity served (in part) from entity runs kept in the read cache.',
+    () => source!.store.counters().entityRunReads,
+  );
   new Counter({
     name: 'allsource_backups_total',
     help: 'Backups by result.',

@@ -47,5 +47,9 @@ describe('query responses', () => {
     });
     const sizes = await Promise.all(requests);
     assert.ok(Math.max(...sizes) > 64 * 1024, 'some bodies were large enough to stream');
+    // Repeated whole-history reads were served from runs, and /metrics says so.
+    const metrics = await (await fetch(`${server.url}/metrics`, { headers: adminHeaders })).text();
+    const runReads = /^allsource_entity_run_reads_total (\d+)$/m.exec(metrics);
+    assert.ok(runReads !== null && Number(runReads[1]) > 0, 'entity run reads are counted');
   });
 });
