@@ -23,8 +23,26 @@ function invalid(message: string, field: string, index: number): StoreError {
   return new StoreError('VALIDATION_ERROR', message, { field, index });
 }
 
+/**
+ * One pass over a name that is plain printable ASCII: true when it is, with at least one
+ * character that is not a space. Most names are; for them this replaces the five passes of
+ * the general checks below (well-formed, byte length, control characters, trim).
+ */
+function plainAscii(value: string, max: number): boolean {
+  const n = value.length;
+  if (n < 1 || n > max) return false;
+  let printable = false;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f) return false;
+    if (c !== 0x20) printable = true;
+  }
+  return printable;
+}
+
 function checkName(value: unknown, field: string, index: number, max: number): string {
   if (typeof value !== 'string') throw invalid(`${field} must be a string`, field, index);
+  if (plainAscii(value, max)) return value;
   if (!value.isWellFormed()) throw invalid(`${field} is not valid Unicode`, field, index);
   const bytes = Buffer.byteLength(value);
   if (bytes < 1 || bytes > max) {
@@ -36,7 +54,13 @@ function checkName(value: unknown, field: string, index: number, max: number): s
   return value;
 }
 
+// The last event type that passed: a batch usually repeats one type, so most events skip the
+// pattern match.
+let lastEventType = '';
+
 export function checkEventType(value: unknown, index = 0): string {
+  // Only a type that passed is kept, and '' never passes: '' must not match the initial value.
+  if (value === lastEventType && value !== '') return value;
   if (typeof value !== 'string' || value.length < 1 || value.length > limits.eventTypeBytesMax) {
     throw invalid(
       `event_type must be 1-${limits.eventTypeBytesMax} characters`,
@@ -51,6 +75,7 @@ export function checkEventType(value: unknown, index = 0): string {
       index,
     );
   }
+  lastEventType = value;
   return value;
 }
 

@@ -27,7 +27,15 @@ describe('append', () => {
       ['bad expected version', ev('a.b', 'e', {}, { expectedVersion: -1 })],
       ['fractional expected version', ev('a.b', 'e', {}, { expectedVersion: 1.5 })],
       ['empty id', ev('a.b', 'e', {}, { id: '' })],
+      ['ascii entity too long', ev('a.b', 'e'.repeat(129))],
+      ['delete character', ev('a.b', 'del\u007f')],
+      ['C1 control character', ev('a.b', 'c1\u0085')],
+      ['tab-only entity', ev('a.b', '\t')],
+      ['ideographic space only', ev('a.b', '\u3000')],
     ];
+    // A good event goes first: what it leaves behind (the last event type that passed, the
+    // longest plain entity id) must let no bad one through.
+    await store.append('default', [ev('a.b', 'e'.repeat(128))]);
     for (const [name, event] of bad) {
       await assert.rejects(
         store.append('default', [event]),
@@ -46,7 +54,7 @@ describe('append', () => {
     await assert.rejects(store.append('bad/tenant', [ev('a.b', 'e')]), (e) =>
       isStoreError(e, 'INVALID_TENANT_ID'),
     );
-    assert.equal(store.stats('default').totalEvents, 0);
+    assert.equal(store.stats('default').totalEvents, 1);
   });
 
   it('enforces payload, metadata and batch limits with LIMIT_EXCEEDED', async (t) => {
