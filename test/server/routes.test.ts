@@ -80,6 +80,19 @@ describe('HTTP routes', () => {
     assert.equal(ok.status, 200);
     assert.equal(ok.body.total, 2);
     assert.equal(ok.body.ingested, 2);
+    const results = ok.body.events as { event_id: string; position: number; timestamp: string }[];
+    assert.equal(results[1]!.position, results[0]!.position + 1);
+    assert.equal(results[0]!.timestamp, results[1]!.timestamp, 'one round, one timestamp');
+    // Client ids come back exactly, escaped where JSON needs it.
+    const odd = ['say "hi"', 'back\\slash', 'caf\u00e9'];
+    const withIds = await post(`${u}/api/v1/events/batch`, {
+      events: odd.map((id) => ({ id, event_type: 'odd.id', entity_id: 'o-3', payload: {} })),
+    });
+    assert.equal(withIds.status, 200);
+    assert.deepEqual(
+      (withIds.body.events as { event_id: string }[]).map((e) => e.event_id),
+      odd,
+    );
     const bad = await post(`${u}/api/v1/events/batch`, {
       events: [
         { event_type: 'order.placed', entity_id: 'o-2', payload: {} },
