@@ -108,6 +108,30 @@ describe('ingest JSON scanner', () => {
     assert.equal(withId.id, 'k-1');
   });
 
+  it('reads every event of a batch as JSON.parse does, repeated or not', () => {
+    // Few distinct names, so that events repeat, differ in one byte, or spell one name
+    // escaped and unescaped: the scanner reuses a repeated name without decoding it again.
+    const name = fc.constantFrom('a.b', 'a.c', 'b.b', 'e-1', 'e-2', 'e\u002d1', 'caf\u00e9', 'x"y');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, name), { minLength: 1, maxLength: 30 }), (pairs) => {
+        const text = `{"events":[${pairs
+          .map(
+            ([t, e]) =>
+              `{"event_type":"${t.replace('"', '\\"')}","entity_id":"${e.replace('"', '\\"')}","payload":1}`,
+          )
+          .join(',')}]}`;
+        const want = (JSON.parse(text) as { events: { event_type: string; entity_id: string }[] })
+          .events;
+        const got = scanBatch(Buffer.from(text), limits);
+        assert.deepEqual(
+          got.map((e) => [e.eventType, e.entityId]),
+          want.map((e) => [e.event_type, e.entity_id]),
+        );
+      }),
+      params,
+    );
+  });
+
   it('reads batches and enforces their limits and nesting', () => {
     const events = Array.from({ length: 3 }, (_, i) => ({
       event_type: 'a.b',
