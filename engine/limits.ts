@@ -61,10 +61,10 @@ export const limits = {
   compactionIntervalMsDefault: 10 * 60 * 1000,
   /**
    * Default read rate of a compaction rewrite. Unthrottled, a rewrite takes a whole core and
-   * the disk; at 16 MiB/s appenders' p99 was 0.80-0.89x of a quiet run on 2 cores, at 8 MiB/s
-   * 0.95x (BENCHMARKS.md).
+   * the disk; on 2 cores appenders' p99 during a pass was 0.80-0.89x of a quiet run at 16 MiB/s,
+   * 0.71-0.82x at 8 MiB/s in five later runs, and 0.99x and 1.12x at 4 MiB/s (BENCHMARKS.md).
    */
-  compactionBytesPerSecDefault: 8 * MiB,
+  compactionBytesPerSecDefault: 4 * MiB,
   /** Compaction writes its output in pieces of this size... */
   compactionWriteBytes: 256 * KiB,
   /** ...and fdatasyncs it every this many bytes, so that no big flush stalls appenders' fsyncs. */
