@@ -53,6 +53,13 @@ export const limits = {
   roundSlabMinBytes: 1 * MiB,
   /** ...of which the process keeps at most this many bytes idle between rounds. */
   roundSlabsIdleBytes: 32 * MiB,
+  /**
+   * Writes up to this size are made with a synchronous write(2) on the event loop, larger ones
+   * on the thread pool (engine/io/io.ts). A write into the page cache of this size takes tens
+   * of microseconds, less than the trip to the pool; it can block longer only when the kernel
+   * throttles a process with too many dirty pages.
+   */
+  syncWriteBytesMax: 64 * KiB,
   /** fsync = interval: milliseconds between syncs. */
   fsyncIntervalMsDefault: 100,
   /** Snapshot state JSON ceiling. */

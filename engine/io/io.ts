@@ -6,6 +6,7 @@
 // are asynchronous, so the event loop keeps collecting the next group commit meanwhile.
 import fs from 'node:fs';
 import path from 'node:path';
+import { limits } from '../limits.js';
 import { writeFileAtomic } from './files.js';
 
 export interface Io {
@@ -39,6 +40,20 @@ export interface Io {
 }
 
 function writeAll(fd: number, data: Buffer, position: number): Promise<void> {
+  // A small write goes straight to the page cache from this thread: a trip through libuv's
+  // thread pool costs more latency than the copy, and every durable append waits for it
+  // (single-event ingest over HTTP gained 5-15% in six paired trials). Larger ones stay off
+  // the event loop.
+  if (data.length <= limits.syncWriteBytesMax) {
+    try {
+      for (let done = 0; done < data.length; ) {
+        done += fs.writeSync(fd, data, done, data.length - done, position + done);
+      }
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
   return new Promise((resolve, reject) => {
     const step = (done: number): void => {
       if (done === data.length) {
