@@ -10,7 +10,7 @@ import {
   type ServerProcess,
   startServerProcess,
 } from '../helpers/server.js';
-import { newTmpDir, removeDir } from '../helpers/tmp.js';
+import { tmpDir } from '../helpers/tmp.js';
 
 const SECRET = 's'.repeat(40);
 const ADMIN_PASSWORD = 'correct horse battery';
@@ -36,8 +36,7 @@ async function sign(
 }
 
 describe('authentication and roles', () => {
-  const dataDir = newTmpDir();
-  after(() => removeDir(dataDir));
+  const dataDir = tmpDir();
   let server: ServerProcess;
   let u: string;
   let dir: string;
@@ -362,8 +361,7 @@ describe('authentication and roles', () => {
 });
 
 it('serves without credentials only when authentication is switched off, and warns', async (t) => {
-  const dir = newTmpDir();
-  t.after(() => removeDir(dir));
+  const dir = tmpDir();
   const open = await startServerProcess(dir, { ALLSOURCE_AUTH_ENABLED: '0' });
   t.after(() => open.stop());
   const r = await post(
@@ -376,8 +374,7 @@ it('serves without credentials only when authentication is switched off, and war
 });
 
 it('opens registration only when allowed, and then only as readonly in tenant default', async (t) => {
-  const dir = newTmpDir();
-  t.after(() => removeDir(dir));
+  const dir = tmpDir();
   const user = (n: number, extra: Record<string, unknown> = {}) => ({
     username: `reader-${n}`,
     email: `r${n}@example.com`,

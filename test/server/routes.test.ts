@@ -8,11 +8,10 @@ import {
   type ServerProcess,
   startServerProcess,
 } from '../helpers/server.js';
-import { newTmpDir, removeDir } from '../helpers/tmp.js';
+import { tmpDir } from '../helpers/tmp.js';
 
 describe('HTTP routes', () => {
-  const dataDir = newTmpDir();
-  after(() => removeDir(dataDir));
+  const dataDir = tmpDir();
   let server: ServerProcess;
   let u: string;
   before(async () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { post, type ServerProcess, startServerProcess, TEST_KEY } from '../helpers/server.js';
-import { newTmpDir, removeDir } from '../helpers/tmp.js';
+import { tmpDir } from '../helpers/tmp.js';
 
 interface Frame {
   type?: string;
@@ -56,8 +56,7 @@ async function append(url: string, n: number, entity = 'e', from = 0): Promise<v
 }
 
 describe('WebSocket stream', () => {
-  const dataDir = newTmpDir();
-  after(() => removeDir(dataDir));
+  const dataDir = tmpDir();
   let server: ServerProcess;
   before(async () => {
     server = await startServerProcess(dataDir, {

@@ -2,13 +2,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { get, post, type ServerProcess, startServerProcess } from '../helpers/server.js';
-import { newTmpDir, removeDir } from '../helpers/tmp.js';
+import { tmpDir } from '../helpers/tmp.js';
 
 const event = (entity: string) => ({ event_type: 't.t', entity_id: entity, payload: {} });
 
 describe('tenants, quotas and rate limits', () => {
-  const dataDir = newTmpDir();
-  after(() => removeDir(dataDir));
+  const dataDir = tmpDir();
   let server: ServerProcess;
   let u: string;
   before(async () => {
