@@ -39,6 +39,8 @@ export const limits = {
   entityRunEventsMin: 16,
   /** ...and they take at most this many bytes. */
   entityRunBytesMax: 1 * MiB,
+  /** Fewer events than this appended past a run are read from the segments, not re-copied. */
+  entityRunRefreshEvents: 8,
   /** Events one read may return. */
   readLimitDefault: 1000,
   readLimitMax: 10_000,
@@ -69,7 +71,7 @@ export const limits = {
   /**
    * Default read rate of a compaction rewrite. Unthrottled, a rewrite takes a whole core and
    * the disk; on 2 cores appenders' p99 during a pass was 0.80-0.89x of a quiet run at 16 MiB/s,
-   * 0.71-0.82x at 8 MiB/s in five later runs, and 0.99x and 1.12x at 4 MiB/s (BENCHMARKS.md).
+   * 0.71-0.82x at 8 MiB/s in five later runs, and 0.99-1.67x at 4 MiB/s in three (BENCHMARKS.md).
    */
   compactionBytesPerSecDefault: 4 * MiB,
   /** Compaction writes its output in pieces of this size... */

@@ -170,9 +170,29 @@ export function eventJson(
 }
 
 /**
- * `<head>[e1,e2,...]<tail>` in one buffer, e.g. head `{"events":` and tail `,"count":2}`.
- * `alloc` gives the buffer, of exactly the bytes asked (a caller may hand out reused memory).
+ * `<head>[<body>]<tail>` in one buffer of exactly its size, from `alloc` (a caller may hand out
+ * reused memory). `write` puts the body's `bodyBytes` (items and the commas between them) at
+ * out[at..] and returns the offset after them.
  */
+export function jsonArray(
+  head: string,
+  tail: string,
+  bodyBytes: number,
+  alloc: (bytes: number) => Buffer,
+  write: (out: Buffer, at: number) => number,
+): Buffer {
+  const total = Buffer.byteLength(head) + Buffer.byteLength(tail) + 2 + bodyBytes;
+  const out = alloc(total);
+  let at = out.write(head, 0);
+  out[at++] = 0x5b; // [
+  at = write(out, at);
+  out[at++] = 0x5d; // ]
+  at += out.write(tail, at);
+  if (at !== total) throw new Error(`assertion failed: JSON array length ${at} != ${total}`);
+  return out;
+}
+
+/** `<head>[e1,e2,...]<tail>`, e.g. head `{"events":` and tail `,"count":2}` (see jsonArray). */
 export function eventsJson(
   views: readonly EventView[],
   tenantJson: string,
@@ -181,17 +201,13 @@ export function eventsJson(
   alloc: (bytes: number) => Buffer = Buffer.allocUnsafe,
 ): Buffer {
   const tenant = tenantBytes(tenantJson);
-  let total = Buffer.byteLength(head) + Buffer.byteLength(tail) + 2 + Math.max(0, views.length - 1);
-  for (const view of views) total += eventJsonLength(view, tenant);
-  const out = alloc(total);
-  let at = out.write(head, 0);
-  out[at++] = 0x5b; // [
-  for (let i = 0; i < views.length; i++) {
-    if (i > 0) out[at++] = 0x2c; // ,
-    at = writeEventJson(views[i]!, tenant, out, at);
-  }
-  out[at++] = 0x5d; // ]
-  at += out.write(tail, at);
-  if (at !== total) throw new Error(`assertion failed: events JSON length ${at} != ${total}`);
-  return out;
+  let bodyBytes = Math.max(0, views.length - 1);
+  for (const view of views) bodyBytes += eventJsonLength(view, tenant);
+  return jsonArray(head, tail, bodyBytes, alloc, (out, at) => {
+    for (let i = 0; i < views.length; i++) {
+      if (i > 0) out[at++] = 0x2c; // ,
+      at = writeEventJson(views[i]!, tenant, out, at);
+    }
+    return at;
+  });
 }

@@ -10,10 +10,11 @@
 // it and the rest (events appended since) from the segments. Runs live in the shared read cache,
 // counted in bytes and evicted like any chunk, so memory stays within the cache budget. They are
 // dropped when compaction rewrites the log, and erased entities never use one.
-import { eventJsonLength, eventsJson, writeEventJson } from '../format/event_json.js';
+import { eventJsonLength, eventsJson, jsonArray, writeEventJson } from '../format/event_json.js';
 import { EventView } from '../format/event_view.js';
 import { limits } from '../limits.js';
 import type { CacheEntry, ReadCache } from './cache.js';
+import { lowerBound } from './segment.js';
 
 /**
  * The run's events as wire JSON for one tenant id, built on the first request for it: the
@@ -136,10 +137,6 @@ export class EntityRuns {
     for (const run of this.runs.values()) this.cache.remove(run);
     this.runs.clear();
   }
-
-  get size(): number {
-    return this.runs.size;
-  }
 }
 
 /** The view of record i of a run. */
@@ -167,35 +164,23 @@ export function eventsJsonWithRuns(
     return eventsJson(views, tenantJson, head, tail, alloc);
   }
   const { buf, starts } = run.owner.withJson(run, tenantJson);
-  const headBytes = Buffer.byteLength(head);
-  let total = headBytes + Buffer.byteLength(tail) + 2 + Math.max(0, views.length - 1);
-  for (const view of views) total += starts[view.runIndex + 1]! - 1 - starts[view.runIndex]!;
-  const out = alloc(total);
-  let at = out.write(head, 0);
-  out[at++] = 0x5b; // [
-  for (let i = 0; i < views.length; ) {
-    const first = views[i]!.runIndex;
-    let j = i + 1;
-    while (j < views.length && views[j]!.runIndex === views[j - 1]!.runIndex + 1) j++;
-    if (i > 0) out[at++] = 0x2c; // ,
-    // Events first..first+(j-i)-1 with their commas: one range of the run's JSON.
-    at += buf.copy(out, at, starts[first]!, starts[first + (j - i)]! - 1);
-    i = j;
-  }
-  out[at++] = 0x5d; // ]
-  at += out.write(tail, at);
-  if (at !== total) throw new Error(`assertion failed: events JSON length ${at} != ${total}`);
-  return out;
+  let bodyBytes = Math.max(0, views.length - 1);
+  for (const view of views) bodyBytes += starts[view.runIndex + 1]! - 1 - starts[view.runIndex]!;
+  return jsonArray(head, tail, bodyBytes, alloc, (out, at) => {
+    for (let i = 0; i < views.length; ) {
+      const first = views[i]!.runIndex;
+      let j = i + 1;
+      while (j < views.length && views[j]!.runIndex === views[j - 1]!.runIndex + 1) j++;
+      if (i > 0) out[at++] = 0x2c; // ,
+      // Events first..first+(j-i)-1 with their commas: one range of the run's JSON.
+      at += buf.copy(out, at, starts[first]!, starts[first + (j - i)]! - 1);
+      i = j;
+    }
+    return at;
+  });
 }
 
 /** First i whose position is >= position (count when none). */
 export function runLowerBound(run: EntityRun, position: number): number {
-  let lo = 0;
-  let hi = run.count;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (run.positions[mid]! < position) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return lowerBound(run.count, (i) => run.positions[i]!, position);
 }

@@ -186,7 +186,7 @@ export function indexView(segment: Segment, ctx: SegmentContext): IndexView {
 }
 
 /** First i in [0, count) whose value is >= target (count when none); values ascend. */
-function lowerBound(count: number, valueAt: (i: number) => number, target: number): number {
+export function lowerBound(count: number, valueAt: (i: number) => number, target: number): number {
   let lo = 0;
   let hi = count;
   while (lo < hi) {

@@ -217,9 +217,6 @@ function scanRun(run: EntityRun, lo: number, hi: number, desc: boolean, c: Colle
   return true;
 }
 
-/** Fewer events than this past an entity's run are read from the segments, not re-copied. */
-const RUN_REFRESH_EVENTS = 8;
-
 export function readLog(log: Log, query: ReadQuery, ctx: SegmentContext): ReadResult<EventView> {
   const limit = checkCount(query.limit, 'limit', limits.readLimitDefault, limits.readLimitMax);
   const skip = checkCount(query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
@@ -257,7 +254,7 @@ export function readLog(log: Log, query: ReadQuery, ctx: SegmentContext): ReadRe
     skip === 0 &&
     query.afterPosition === undefined &&
     query.maxPosition === undefined &&
-    (run === undefined || c.events.length - run.count >= RUN_REFRESH_EVENTS)
+    (run === undefined || c.events.length - run.count >= limits.entityRunRefreshEvents)
   ) {
     log.runs.keep(p.entity!, c.events, p.hi);
   }

@@ -177,8 +177,10 @@ export function registerStream(
           sinceCheck = 0;
         }
         const json = eventJson(view, pub.tenantJson, scratchFor);
-        if (pub.liveTopics.has(all)) app.publish(all, json, false);
-        if (pub.liveTopics.size > (pub.liveTopics.has(all) ? 1 : 0)) {
+        const toAll = pub.liveTopics.has(all);
+        if (toAll) app.publish(all, json, false);
+        // Entity and type topics are looked up only when some socket listens on one.
+        if (pub.liveTopics.size > (toAll ? 1 : 0)) {
           const entity = topicEntity(pub.tenantId, view.entityId);
           if (pub.liveTopics.has(entity)) app.publish(entity, json, false);
           const type = topicType(pub.tenantId, view.eventType);
