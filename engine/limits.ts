@@ -56,6 +56,11 @@ export const limits = {
   /** ...of which the process keeps at most this many bytes idle between rounds. */
   roundSlabsIdleBytes: 32 * MiB,
   /**
+   * Active segment indexes take their per-record arrays (24 bytes a record) from a free list;
+   * the process keeps at most this many bytes of them idle (engine/log/index_arrays.ts).
+   */
+  indexArraysIdleBytes: 64 * MiB,
+  /**
    * Writes up to this size are made with a synchronous write(2) on the event loop, larger ones
    * on the thread pool (engine/io/io.ts). A write into the page cache of this size takes tens
    * of microseconds, less than the trip to the pool; it can block longer only when the kernel

@@ -5,12 +5,12 @@
 // in (swap.ts). Every source record is verified on the way: damage stops the rewrite.
 import { initChecksum } from '../format/checksum.js';
 import { RECORD_HEADER_BYTES, setRecordFollowers } from '../format/record.js';
+import { encodeSegmentIndex } from '../format/segment_index.js';
 import { SyncFileWriter } from '../io/files.js';
 import { createNodeIo } from '../io/io.js';
 import { limits } from '../limits.js';
 import { ActiveIndex } from '../log/active_index.js';
 import { type ScannedRecord, scanSegment } from '../log/scan.js';
-import { encodeSealTask } from '../log/seal_worker.js';
 
 export interface RewriteSource {
   logPath: string;
@@ -144,7 +144,9 @@ export default async function rewrite(task: RewriteTask): Promise<RewriteResult>
     out?.close();
   }
   index.logBytes = result.logBytes;
-  await io.writeFileAtomic(task.tempIndexPath, encodeSealTask(index.sealTask(task.tempIndexPath)));
+  const encoded = encodeSegmentIndex(index.source());
+  index.release();
+  await io.writeFileAtomic(task.tempIndexPath, encoded);
   if (result.logBytes < RECORD_HEADER_BYTES) throw new Error('assertion failed: empty output');
   return result;
 }

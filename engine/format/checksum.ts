@@ -32,10 +32,21 @@ export function writeChecksum64(bytes: Uint8Array, target: Buffer, at: number): 
   for (let i = 0; i < 8; i++) target[at + i] = scratchBytes[i]!;
 }
 
+/**
+ * Inputs longer than this are hashed piece by piece: a one-shot hash copies its whole input
+ * into the WebAssembly memory, which then stays that large, fresh pages and all.
+ */
+const HASH_PIECE_BYTES = 64 * 1024;
+
 /** xxh32 (seed 0): index keys and index-file checksums, where 32 bits are enough. */
 export function hash32(bytes: Uint8Array): number {
   assert(hasher !== null, 'initChecksum() must run first');
-  return hasher.h32Raw(bytes) >>> 0;
+  if (bytes.byteLength <= HASH_PIECE_BYTES) return hasher.h32Raw(bytes) >>> 0;
+  const state = hasher.create32();
+  for (let at = 0; at < bytes.byteLength; at += HASH_PIECE_BYTES) {
+    state.update(bytes.subarray(at, at + HASH_PIECE_BYTES));
+  }
+  return state.digest() >>> 0;
 }
 
 /** xxh32 of a string's UTF-8 bytes. */

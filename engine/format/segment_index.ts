@@ -26,6 +26,18 @@ export const IndexKind = { Positions: 1, Times: 2, Entities: 3, Types: 4, Ids: 5
 export type KeyKind = typeof IndexKind.Entities | typeof IndexKind.Types | typeof IndexKind.Ids;
 const SECTION_COUNT = 5;
 
+/**
+ * The keys of one kind (entity ids, event types, client ids) and the records that hold each,
+ * as chains: `lasts[k]` is the record index of key k's newest record, and `previous[i]` the
+ * record index of the record before i with the same key (-1 at the oldest). A kind whose keys
+ * name one record each (ids) has no `previous`, and its `lasts` are relative positions.
+ */
+export interface KeyChains {
+  keys: readonly string[];
+  lasts: ArrayLike<number>;
+  previous: ArrayLike<number> | null;
+}
+
 /** What a segment's records say, as kept in memory while the segment is active. */
 export interface IndexSource {
   basePosition: number;
@@ -34,9 +46,9 @@ export interface IndexSource {
   relPositions: ArrayLike<number>;
   offsets: ArrayLike<number>;
   timestamps: ArrayLike<number>;
-  entities: Map<string, number[]>;
-  types: Map<string, number[]>;
-  ids: Map<string, number>;
+  entities: KeyChains;
+  types: KeyChains;
+  ids: KeyChains;
 }
 
 /** A parsed, checked index file: offsets of each section inside `buf`. */
@@ -55,52 +67,115 @@ export interface IndexHeader {
   logBytes: number;
 }
 
-function keyEntries(groups: Iterable<[string, number[] | number]>): number[][] {
-  const hashed: [number, number[]][] = [];
-  for (const [key, value] of groups) {
-    hashed.push([hashString32(key), typeof value === 'number' ? [value] : value]);
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** hash * SORT_SCALE + slot stays an exact double while there are fewer keys than this. */
+const SORT_SCALE = 2 ** 21;
+
+/** Key slots in ascending order of their hashes. */
+function orderByHash(hashes: Uint32Array): Uint32Array {
+  const k = hashes.length;
+  const order = new Uint32Array(k);
+  if (k < SORT_SCALE) {
+    // A native sort of plain numbers, with the slot in the low bits, beats a comparator.
+    const keyed = new Float64Array(k);
+    for (let s = 0; s < k; s++) keyed[s] = hashes[s]! * SORT_SCALE + s;
+    keyed.sort();
+    for (let j = 0; j < k; j++) order[j] = keyed[j]! % SORT_SCALE;
+  } else {
+    for (let s = 0; s < k; s++) order[s] = s;
+    order.sort((a, b) => hashes[a]! - hashes[b]! || a - b);
   }
-  hashed.sort((a, b) => a[0] - b[0]);
-  // Keys whose hashes collide share a run; merge their positions so the run stays sorted.
-  const merged: number[][] = [];
-  for (const [hash, list] of hashed) {
-    const last = merged[merged.length - 1];
-    if (last !== undefined && last[0] === hash) {
-      const positions = last
-        .slice(1)
-        .concat(list)
-        .sort((a, b) => a - b);
-      merged[merged.length - 1] = [hash, ...positions];
-    } else {
-      merged.push([hash, ...list]);
-    }
-  }
-  return merged;
+  return order;
 }
 
-function writeKeySection(buf: Buffer, at: number, runs: number[][]): number {
-  for (const run of runs) {
-    const hash = run[0]!;
-    for (let i = 1; i < run.length; i++) {
-      buf.writeUInt32LE(hash, at);
-      buf.writeUInt32LE(run[i]!, at + 4);
-      at += ENTRY_BYTES;
+/** Relative positions of key slot `s`, oldest first. */
+function positionsOf(chains: KeyChains, s: number, relPositions: ArrayLike<number>): number[] {
+  const { previous } = chains;
+  if (previous === null) return [chains.lasts[s]!];
+  const out: number[] = [];
+  for (let i = chains.lasts[s]!; i !== -1; i = previous[i]!) out.push(relPositions[i]!);
+  return out.reverse();
+}
+
+function chainLength(chains: KeyChains, s: number): number {
+  const { previous } = chains;
+  if (previous === null) return 1;
+  let n = 0;
+  for (let i = chains.lasts[s]!; i !== -1; i = previous[i]!) n++;
+  return n;
+}
+
+function sectionEntries(chains: KeyChains): number {
+  if (chains.previous === null) return chains.keys.length;
+  let n = 0;
+  for (let s = 0; s < chains.keys.length; s++) n += chainLength(chains, s);
+  return n;
+}
+
+/**
+ * Writes a key section as (hash, relative position) pairs in host order into `out` from word
+ * `at`, sorted by hash then position; returns the word after it. Each chain is walked from its
+ * newest record and written back to front, so no per-key list is built; keys whose hashes
+ * collide share a run and have their positions merged.
+ */
+function writeKeySection(
+  out: Uint32Array,
+  at: number,
+  chains: KeyChains,
+  relPositions: ArrayLike<number>,
+): number {
+  const k = chains.keys.length;
+  const hashes = new Uint32Array(k);
+  for (let s = 0; s < k; s++) hashes[s] = hashString32(chains.keys[s]!);
+  const order = orderByHash(hashes);
+  const { previous } = chains;
+  for (let j = 0; j < k; ) {
+    const hash = hashes[order[j]!]!;
+    let end = j + 1;
+    while (end < k && hashes[order[end]!] === hash) end++;
+    if (end - j === 1 && previous !== null) {
+      const slot = order[j]!;
+      at += 2 * chainLength(chains, slot);
+      let w = at;
+      for (let i = chains.lasts[slot]!; i !== -1; i = previous[i]!) {
+        w -= 2;
+        out[w] = hash;
+        out[w + 1] = relPositions[i]!;
+      }
+    } else {
+      let merged: number[] = [];
+      for (let m = j; m < end; m++)
+        merged = merged.concat(positionsOf(chains, order[m]!, relPositions));
+      merged.sort((a, b) => a - b);
+      for (const position of merged) {
+        out[at++] = hash;
+        out[at++] = position;
+      }
     }
+    j = end;
   }
   return at;
 }
 
-export function encodeSegmentIndex(source: IndexSource): Buffer {
+/**
+ * Encodes an index file. `allocate`, when given, supplies the buffer (the sealing thread
+ * reuses one: fresh memory is costly to touch); it must return a buffer of exactly `bytes`
+ * whose byteOffset is a multiple of 4.
+ */
+export function encodeSegmentIndex(
+  source: IndexSource,
+  allocate: (bytes: number) => Buffer = Buffer.allocUnsafeSlow,
+): Buffer {
   const n = source.count;
-  const keySections = [
-    keyEntries(source.entities),
-    keyEntries(source.types),
-    keyEntries(source.ids),
-  ];
-  const sizes = [n, n, ...keySections.map((runs) => runs.reduce((s, r) => s + r.length - 1, 0))];
+  const keySections = [source.entities, source.types, source.ids];
+  const sizes = [n, n, ...keySections.map(sectionEntries)];
   const tableEnd = HEADER_BYTES + SECTION_COUNT * SECTION_BYTES;
   const total = tableEnd + sizes.reduce((s, x) => s + x * ENTRY_BYTES, 0);
-  const buf = Buffer.alloc(total);
+  const buf = allocate(total);
+  if (buf.length !== total || buf.byteOffset % 4 !== 0) {
+    throw new Error('assertion failed: index buffer size or alignment');
+  }
+  buf.fill(0, 0, tableEnd);
   buf.writeUInt32LE(INDEX_MAGIC, 0);
   buf.writeUInt16LE(INDEX_FORMAT, 8);
   buf.writeUInt16LE(SECTION_COUNT, 10);
@@ -127,13 +202,24 @@ export function encodeSegmentIndex(source: IndexSource): Buffer {
     buf.writeUInt32LE(at, entry + 8);
     at += sizes[s]! * ENTRY_BYTES;
   }
-  at = tableEnd;
-  for (let i = 0; i < n; i++, at += ENTRY_BYTES) {
-    buf.writeUInt32LE(source.relPositions[i]!, at);
-    buf.writeUInt32LE(source.offsets[i]!, at + 4);
+  // The sections are pairs of u32 words, written in host order through one word view and
+  // byte-swapped at the end on a big-endian host (a u64 is its low word, then its high one).
+  const words = new Uint32Array(buf.buffer, buf.byteOffset + tableEnd, (total - tableEnd) / 4);
+  let w = 0;
+  const { relPositions, offsets, timestamps } = source;
+  for (let i = 0; i < n; i++, w += 2) {
+    words[w] = relPositions[i]!;
+    words[w + 1] = offsets[i]!;
   }
-  for (let i = 0; i < n; i++, at += ENTRY_BYTES) writeU64(buf, source.timestamps[i]!, at);
-  for (const runs of keySections) at = writeKeySection(buf, at, runs);
+  for (let i = 0; i < n; i++, w += 2) {
+    const t = timestamps[i]!;
+    const low = t >>> 0;
+    words[w] = low;
+    words[w + 1] = (t - low) / 2 ** 32;
+  }
+  for (const chains of keySections) w = writeKeySection(words, w, chains, relPositions);
+  if (w !== words.length) throw new Error('assertion failed: index sections length mismatch');
+  if (!HOST_LITTLE_ENDIAN) buf.subarray(tableEnd).swap32();
   buf.writeUInt32LE(hash32(buf.subarray(8)), 4);
   return buf;
 }

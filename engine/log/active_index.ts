@@ -2,52 +2,84 @@
 // size) and is written out as the segment's .idx file when the segment is sealed.
 //
 // Per-key lookups are chains through typed arrays: for each record, the index of the previous
-// record with the same entity (and the same type). A map holds only each key's newest record.
-// Appending costs one map hit and one array write per key, and no per-key array ever grows.
-import type { IndexSource } from '../format/segment_index.js';
+// record with the same entity (and the same type). A map gives each key a slot, and the slot's
+// entry in `lasts` is the key's newest record. Appending costs one map hit and two array
+// writes per key, and no per-key array ever grows.
+//
+// The per-record arrays live in shared memory and come from a free list (index_arrays.ts): the
+// sealing thread reads them where they are, with no copy, and once the segment is sealed they
+// go back to the list for a later segment. Fresh memory costs a page fault per 4 KiB on first
+// touch, which on the machines we measure on made each roll of a full segment cost as much as
+// tens of thousands of appends.
+import type { IndexSource, KeyChains } from '../format/segment_index.js';
+import {
+  type IndexArrays,
+  NO_INDEX_ARRAYS,
+  releaseIndexArrays,
+  takeIndexArrays,
+} from './index_arrays.js';
 import type { SealTask } from './seal_worker.js';
 
 const INITIAL_CAPACITY = 1024;
 const NONE = -1;
 
-interface Head {
-  last: number;
-}
+/** Keys of one kind, each with a slot; `lasts[slot]` is the key's newest record. */
+class KeySlots {
+  readonly slots = new Map<string, number>();
+  readonly keys: string[] = [];
+  lasts = new Int32Array(64);
 
-function chain(heads: Map<string, Head>, previous: Int32Array, key: string, i: number): void {
-  const head = heads.get(key);
-  if (head === undefined) {
-    previous[i] = NONE;
-    heads.set(key, { last: i });
-  } else {
-    previous[i] = head.last;
-    head.last = i;
+  /** Links record `i` to the key's chain in `previous`. */
+  chain(previous: Int32Array, key: string, i: number): void {
+    const slot = this.slots.get(key);
+    if (slot === undefined) {
+      const next = this.keys.length;
+      if (next === this.lasts.length) {
+        const wider = new Int32Array(next * 2);
+        wider.set(this.lasts);
+        this.lasts = wider;
+      }
+      this.slots.set(key, next);
+      this.keys.push(key);
+      this.lasts[next] = i;
+      previous[i] = NONE;
+    } else {
+      previous[i] = this.lasts[slot]!;
+      this.lasts[slot] = i;
+    }
+  }
+
+  chains(previous: Int32Array): KeyChains {
+    return { keys: this.keys, lasts: this.lasts.subarray(0, this.keys.length), previous };
   }
 }
 
-export class ActiveIndex implements IndexSource {
+export class ActiveIndex {
   readonly basePosition: number;
   count = 0;
   logBytes = 0;
-  relPositions: Uint32Array;
-  offsets: Uint32Array;
-  timestamps: Float64Array;
-  private previousForEntity: Int32Array;
-  private previousForType: Int32Array;
-  private readonly entityHeads = new Map<string, Head>();
-  private readonly typeHeads = new Map<string, Head>();
+  private arrays: IndexArrays;
+  private readonly entitySlots = new KeySlots();
+  private readonly typeSlots = new KeySlots();
   /** Client-chosen ids only: generated ids carry their position. */
   readonly ids = new Map<string, number>();
 
   /** `expected`: records the segment will probably hold (the arrays grow past it if need be). */
   constructor(basePosition: number, expected = INITIAL_CAPACITY) {
     this.basePosition = basePosition;
-    const capacity = Math.max(INITIAL_CAPACITY, expected);
-    this.relPositions = new Uint32Array(capacity);
-    this.offsets = new Uint32Array(capacity);
-    this.timestamps = new Float64Array(capacity);
-    this.previousForEntity = new Int32Array(capacity);
-    this.previousForType = new Int32Array(capacity);
+    this.arrays = takeIndexArrays(Math.max(INITIAL_CAPACITY, expected));
+  }
+
+  get relPositions(): Uint32Array {
+    return this.arrays.relPositions;
+  }
+
+  get offsets(): Uint32Array {
+    return this.arrays.offsets;
+  }
+
+  get timestamps(): Float64Array {
+    return this.arrays.timestamps;
   }
 
   add(
@@ -58,79 +90,106 @@ export class ActiveIndex implements IndexSource {
     eventType: string,
     entityId: string,
   ): void {
-    if (this.count === this.offsets.length) this.grow();
+    if (this.count === this.arrays.capacity) this.grow();
+    const a = this.arrays;
     const i = this.count++;
-    this.relPositions[i] = relPosition;
-    this.offsets[i] = offset;
-    this.timestamps[i] = timestampUs;
-    chain(this.entityHeads, this.previousForEntity, entityId, i);
-    chain(this.typeHeads, this.previousForType, eventType, i);
+    a.relPositions[i] = relPosition;
+    a.offsets[i] = offset;
+    a.timestamps[i] = timestampUs;
+    this.entitySlots.chain(a.previousForEntity, entityId, i);
+    this.typeSlots.chain(a.previousForType, eventType, i);
     if (clientId !== null) this.ids.set(clientId, relPosition);
   }
 
   /** Relative positions of the entity's records among the first `count`, ascending. */
   entity(entityId: string, count: number): number[] {
-    return this.walk(this.entityHeads.get(entityId), this.previousForEntity, count);
+    return this.walk(this.entitySlots, this.arrays.previousForEntity, entityId, count);
   }
 
   type(eventType: string, count: number): number[] {
-    return this.walk(this.typeHeads.get(eventType), this.previousForType, count);
+    return this.walk(this.typeSlots, this.arrays.previousForType, eventType, count);
   }
 
-  private walk(head: Head | undefined, previous: Int32Array, count: number): number[] {
+  private walk(slots: KeySlots, previous: Int32Array, key: string, count: number): number[] {
     const out: number[] = [];
-    if (head === undefined) return out;
-    for (let i = head.last; i !== NONE; i = previous[i]!) {
-      if (i < count) out.push(this.relPositions[i]!);
+    const slot = slots.slots.get(key);
+    if (slot === undefined) return out;
+    const relPositions = this.arrays.relPositions;
+    for (let i = slots.lasts[slot]!; i !== NONE; i = previous[i]!) {
+      if (i < count) out.push(relPositions[i]!);
     }
     return out.reverse();
   }
 
-  get entities(): Map<string, number[]> {
-    return this.lists(this.entityHeads, this.previousForEntity);
+  /** The index as encodeSegmentIndex takes it, for encoding on this thread. */
+  source(): IndexSource {
+    const a = this.arrays;
+    return {
+      basePosition: this.basePosition,
+      count: this.count,
+      logBytes: this.logBytes,
+      relPositions: a.relPositions,
+      offsets: a.offsets,
+      timestamps: a.timestamps,
+      entities: this.entitySlots.chains(a.previousForEntity),
+      types: this.typeSlots.chains(a.previousForType),
+      ids: {
+        keys: Array.from(this.ids.keys()),
+        lasts: Array.from(this.ids.values()),
+        previous: null,
+      },
+    };
   }
 
-  get types(): Map<string, number[]> {
-    return this.lists(this.typeHeads, this.previousForType);
-  }
-
-  private lists(heads: Map<string, Head>, previous: Int32Array): Map<string, number[]> {
-    const out = new Map<string, number[]>();
-    for (const [key, head] of heads) out.set(key, this.walk(head, previous, this.count));
-    return out;
-  }
-
-  /** Copies of everything the sealing worker needs; this index keeps serving reads meanwhile. */
+  /**
+   * What the sealing worker needs. The per-record arrays are shared, not copied: the segment
+   * takes no more appends, so nothing writes them while the worker reads. Only the keys (and
+   * the small per-key arrays) are copied.
+   */
   sealTask(indexPath: string): SealTask {
     const n = this.count;
-    const heads = (map: Map<string, Head>): [string, number][] =>
-      Array.from(map, ([key, head]) => [key, head.last]);
+    const a = this.arrays;
     return {
       indexPath,
       basePosition: this.basePosition,
       count: n,
       logBytes: this.logBytes,
-      relPositions: this.relPositions.slice(0, n),
-      offsets: this.offsets.slice(0, n),
-      timestamps: this.timestamps.slice(0, n),
-      previousForEntity: this.previousForEntity.slice(0, n),
-      previousForType: this.previousForType.slice(0, n),
-      entityHeads: heads(this.entityHeads),
-      typeHeads: heads(this.typeHeads),
-      ids: Array.from(this.ids),
+      relPositions: a.relPositions.subarray(0, n),
+      offsets: a.offsets.subarray(0, n),
+      timestamps: a.timestamps.subarray(0, n),
+      previousForEntity: a.previousForEntity.subarray(0, n),
+      previousForType: a.previousForType.subarray(0, n),
+      entityKeys: this.entitySlots.keys,
+      entityLasts: this.entitySlots.lasts.slice(0, this.entitySlots.keys.length),
+      typeKeys: this.typeSlots.keys,
+      typeLasts: this.typeSlots.lasts.slice(0, this.typeSlots.keys.length),
+      idKeys: Array.from(this.ids.keys()),
+      idPositions: Array.from(this.ids.values()),
     };
   }
 
+  /**
+   * Gives the per-record arrays back once nothing will read them: the segment is sealed and
+   * its reads go to the index file. Reads are synchronous, so none is half done. The index
+   * must not be used afterwards.
+   */
+  release(): void {
+    const a = this.arrays;
+    if (a === NO_INDEX_ARRAYS) return;
+    this.arrays = NO_INDEX_ARRAYS;
+    this.count = 0;
+    releaseIndexArrays(a);
+  }
+
   private grow(): void {
-    const size = this.offsets.length * 2;
-    const widen = <T extends Uint32Array | Int32Array | Float64Array>(from: T, to: T): T => {
-      to.set(from);
-      return to;
-    };
-    this.relPositions = widen(this.relPositions, new Uint32Array(size));
-    this.offsets = widen(this.offsets, new Uint32Array(size));
-    this.timestamps = widen(this.timestamps, new Float64Array(size));
-    this.previousForEntity = widen(this.previousForEntity, new Int32Array(size));
-    this.previousForType = widen(this.previousForType, new Int32Array(size));
+    const from = this.arrays;
+    const to = takeIndexArrays(from.capacity * 2);
+    to.relPositions.set(from.relPositions);
+    to.offsets.set(from.offsets);
+    to.timestamps.set(from.timestamps);
+    to.previousForEntity.set(from.previousForEntity);
+    to.previousForType.set(from.previousForType);
+    this.arrays = to;
+    releaseIndexArrays(from);
   }
 }

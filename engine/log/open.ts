@@ -103,9 +103,11 @@ async function openSealed(
   index.logBytes = fileSize;
   adoptIndex(segment, index);
   segment.active = null;
-  if (header === null) {
+  const encoded = header === null ? encodeSegmentIndex(index.source()) : null;
+  index.release();
+  if (encoded !== null) {
     logger.warn('rebuilt segment index', { file: segment.indexPath });
-    await io.writeFileAtomic(segment.indexPath, encodeSegmentIndex(index));
+    await io.writeFileAtomic(segment.indexPath, encoded);
   }
 }
 

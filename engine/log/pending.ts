@@ -1,18 +1,27 @@
 // The state that rounds in flight will leave behind once committed: positions, versions and
-// client ids they claimed. The next round is checked against it, so it can be prepared and
-// written while the previous round waits for its fsync. Rounds are folded into the maps only
-// when a lookup needs them: with nothing in flight at prepare time, this costs nothing.
-import type { RecordInput } from '../format/record.js';
-import type { DuplicateSource, PreparedRound, RoundContext } from './round.js';
+// client ids they claimed. A round being prepared writes its claims here directly (and takes
+// them back if its append fails), so the next round is checked against them and can be
+// prepared and written while the previous one waits for its write or fsync. When nothing is
+// in flight the claims are dropped: the committed state says the same.
+import type { DuplicateSource, RoundContext } from './round.js';
+
+/** What the committed log answers for a round. */
+export interface CommittedState {
+  readonly lastPosition: number;
+  readonly lastTimestampUs: number;
+  entityVersion(entityId: string): number;
+  findById(id: string): DuplicateSource | null;
+}
 
 export class PendingState implements RoundContext {
-  private readonly versions = new Map<string, number>();
-  private readonly ids = new Map<string, RecordInput>();
-  private unfolded: PreparedRound[] = [];
+  /** Versions claimed by rounds in flight or being prepared, by entity. */
+  readonly versions = new Map<string, number>();
+  /** Client ids claimed by rounds in flight or being prepared. */
+  readonly ids = new Map<string, DuplicateSource>();
   private position = -1;
   private timestamp = -1;
 
-  constructor(private readonly committed: RoundContext) {}
+  constructor(private readonly committed: CommittedState) {}
 
   get lastPosition(): number {
     return this.position >= 0 ? this.position : this.committed.lastPosition;
@@ -22,41 +31,24 @@ export class PendingState implements RoundContext {
     return this.timestamp >= 0 ? this.timestamp : this.committed.lastTimestampUs;
   }
 
-  entityVersion(entityId: string): number {
-    if (this.unfolded.length > 0) this.fold();
-    return this.versions.get(entityId) ?? this.committed.entityVersion(entityId);
+  committedVersion(entityId: string): number {
+    return this.committed.entityVersion(entityId);
   }
 
   findById(id: string): DuplicateSource | null {
-    if (this.unfolded.length > 0) this.fold();
     return this.ids.get(id) ?? this.committed.findById(id);
   }
 
-  private fold(): void {
-    for (const round of this.unfolded) {
-      for (const record of round.records) {
-        this.versions.set(record.entityId, record.version);
-        if (record.clientId) this.ids.set(record.id, record);
-      }
-    }
-    this.unfolded = [];
-  }
-
-  /** Takes in what a newly prepared round claims. */
-  add(round: PreparedRound): void {
-    this.unfolded.push(round);
-    const last = round.records[round.records.length - 1];
-    if (last !== undefined) {
-      this.position = last.position;
-      this.timestamp = last.timestampUs;
-    }
+  /** Takes in where a newly prepared round leaves the log. */
+  claimed(lastPosition: number, lastTimestampUs: number): void {
+    this.position = lastPosition;
+    this.timestamp = lastTimestampUs;
   }
 
   /** Forgets every claim: nothing is in flight, or what was in flight failed. */
   reset(): void {
-    this.unfolded = [];
-    this.versions.clear();
-    this.ids.clear();
+    if (this.versions.size > 0) this.versions.clear();
+    if (this.ids.size > 0) this.ids.clear();
     this.position = -1;
     this.timestamp = -1;
   }

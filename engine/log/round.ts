@@ -48,12 +48,22 @@ export type DuplicateSource = Pick<
   'entityId' | 'eventType' | 'position' | 'version' | 'timestampUs'
 >;
 
-/** What the round needs to know of the log it extends. */
+/**
+ * What the round needs to know of the log it extends: where it ends, and the claims of rounds
+ * in flight (pending.ts), which the round extends in place.
+ */
 export interface RoundContext {
   readonly lastPosition: number;
   readonly lastTimestampUs: number;
-  entityVersion(entityId: string): number;
+  /** Versions claimed and not yet committed, by entity; the round adds its own. */
+  readonly versions: Map<string, number>;
+  /** Client ids claimed and not yet committed; the round adds its own. */
+  readonly ids: Map<string, DuplicateSource>;
+  committedVersion(entityId: string): number;
+  /** A claimed or committed event with this client id. */
   findById(id: string): DuplicateSource | null;
+  /** Where the round just prepared leaves the log. */
+  claimed(lastPosition: number, lastTimestampUs: number): void;
 }
 
 export function nowUs(): number {
@@ -61,12 +71,8 @@ export function nowUs(): number {
 }
 
 /** The result a retried client id gets, or an error when the id names another event. */
-function duplicateOf(
-  event: CheckedEvent,
-  roundIds: Map<string, RecordInput>,
-  ctx: RoundContext,
-): AppendResult | StoreError | null {
-  const original = roundIds.get(event.id) ?? ctx.findById(event.id);
+function duplicateOf(event: CheckedEvent, ctx: RoundContext): AppendResult | StoreError | null {
+  const original = ctx.findById(event.id);
   if (original === null) return null;
   if (original.entityId !== event.entityId || original.eventType !== event.eventType) {
     return new StoreError('ALREADY_EXISTS', `event id ${event.id} is already used`, {
@@ -88,11 +94,10 @@ function duplicateOf(
  */
 export function prepareRound(queue: PendingAppend[], ctx: RoundContext): PreparedRound | null {
   const timestampUs = Math.max(nowUs(), ctx.lastTimestampUs);
-  /** Versions as this round leaves them; undone entry by entry when an append fails. */
-  const versions = new Map<string, number>();
-  /** Pairs of (entity id, version before this append) for the append being checked. */
+  /** Claimed versions, extended in place; undone entry by entry when an append fails. */
+  const versions = ctx.versions;
+  /** Pairs of (entity id, claim before this append) for the append being checked. */
   const undo: (string | number | undefined)[] = [];
-  const roundIds = new Map<string, RecordInput>();
   const accepted: Accepted[] = [];
   const records: RecordInput[] = [];
   let position = ctx.lastPosition + 1;
@@ -104,7 +109,7 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
     for (let e = 0; e < append.events.length; e++) {
       const event = append.events[e]!;
       if (event.clientId) {
-        const duplicate = duplicateOf(event, roundIds, ctx);
+        const duplicate = duplicateOf(event, ctx);
         if (duplicate instanceof StoreError) {
           failure = duplicate;
           break;
@@ -115,7 +120,7 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
         }
       }
       const before = versions.get(event.entityId);
-      const current = before ?? ctx.entityVersion(event.entityId);
+      const current = before ?? ctx.committedVersion(event.entityId);
       if (event.expectedVersion !== -1 && event.expectedVersion !== current) {
         failure = new StoreError(
           'WRONG_EXPECTED_VERSION',
@@ -152,7 +157,7 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
       record.position = position++;
       record.followers = last - j;
       if (!record.clientId) record.id = positionId(record.position);
-      else roundIds.set(record.id, record);
+      else ctx.ids.set(record.id, record);
       while (results[e] !== undefined) e++;
       results[e] = {
         eventId: record.id,
@@ -165,6 +170,7 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
     accepted.push({ append, results, firstRecord });
   }
   if (accepted.length === 0) return null;
+  ctx.claimed(position - 1, timestampUs);
   const offsets = new Array<number>(records.length + 1);
   let total = 0;
   for (let j = 0; j < records.length; j++) {

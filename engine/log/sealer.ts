@@ -21,15 +21,8 @@ export function createSealer(): Sealer {
         maxThreads: 1,
         idleTimeout: 30_000,
       });
-      // The task's arrays are copies made for it: move them to the worker rather than clone.
-      const transferList = [
-        task.relPositions.buffer,
-        task.offsets.buffer,
-        task.timestamps.buffer,
-        task.previousForEntity.buffer,
-        task.previousForType.buffer,
-      ] as ArrayBuffer[];
-      await pool.run(task, { transferList });
+      // The per-record arrays are shared memory: they reach the worker without a copy.
+      await pool.run(task);
     },
     track(work) {
       const settled = work.then(

@@ -110,7 +110,8 @@ function rebuildIndex(segment: Segment, ctx: SegmentContext, reason: string): Se
     throw corruption(segment.logPath, result.problem.offset, result.problem.reason);
   }
   index.logBytes = segment.logBytes;
-  const buf = encodeSegmentIndex(index);
+  const buf = encodeSegmentIndex(index.source());
+  index.release();
   ctx.logger.warn('rebuilt damaged segment index', { file: segment.indexPath, reason });
   const written = ctx.io.writeFileAtomic(segment.indexPath, buf).catch((error: unknown) => {
     ctx.logger.warn('could not write rebuilt index', {

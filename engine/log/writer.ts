@@ -27,6 +27,8 @@ export class RoundWriter {
   private tail: Promise<void> = Promise.resolve();
   /** Set while a roll or a repair must have the file to itself. */
   private barrier: Promise<void> | null = null;
+  /** Settles when the last rolled segment's fdatasync has (fsync = interval or never). */
+  private rollSync: Promise<void> = Promise.resolve();
   /** Settles when the seals started so far have finished (index files and checkpoints). */
   private sealing: Promise<void> = Promise.resolve();
 
@@ -47,7 +49,6 @@ export class RoundWriter {
     const round = prepareRound(queue, this.pending);
     if (round === null) return null;
     round.epoch = this.epoch;
-    this.pending.add(round);
     this.prepared++;
     return round;
   }
@@ -221,9 +222,19 @@ export class RoundWriter {
     const { io } = this.config;
     const sealed = this.log.active;
     try {
-      // Under any fsync policy the old segment is durable before the next one exists, so that
-      // recovery only ever meets a torn tail in the last segment.
-      await this.fdatasync(sealed.fd);
+      // Under fsync = always the old segment is already durable: this sync finds nothing to
+      // write. Under interval and never, flushing a whole segment (128 MiB by default) stalled
+      // appends for tens of milliseconds, so it runs while appends go on; the log's next sync
+      // and the seal wait for it, so the new segment is never synced before the old one.
+      const synced = this.fdatasync(sealed.fd);
+      if (this.config.fsync === 'always') await synced;
+      else {
+        const settled = synced.catch((error: unknown) => {
+          const typed = this.disable(error, sealed);
+          this.config.logger.warn('syncing a sealed segment failed', { cause: typed.message });
+        });
+        this.rollSync = Promise.all([this.rollSync, settled]).then(() => {});
+      }
       const next = newSegment(this.log.dir, nextPosition, -1);
       next.fd = io.openAppend(next.logPath);
       // The next segment will most likely hold about as many records as this one: sized so,
@@ -234,18 +245,18 @@ export class RoundWriter {
       this.writtenBytes = 0;
       this.unsynced = false;
     } catch (error) {
-      const typed = ioFailure(error, `sealing ${sealed.logPath}`);
-      this.log.failure = new StoreError(
-        'LOG_UNAVAILABLE',
-        `log ${this.log.dir} disabled: ${typed.message}`,
-      );
-      throw typed;
+      throw this.disable(error, sealed);
     }
-    const task = sealed.active!.sealTask(sealed.indexPath);
+    const index = sealed.active!;
+    const task = index.sealTask(sealed.indexPath);
+    const durable = this.rollSync;
     this.sealing = this.sealing
+      .then(() => durable)
       .then(() => this.config.sealer.seal(task))
       .then(() => {
         sealed.active = null;
+        // Reads are synchronous and now go to the index file: no one reads the arrays again.
+        index.release();
         return this.writeCheckpoint();
       })
       .catch((error: unknown) => {
@@ -255,6 +266,16 @@ export class RoundWriter {
           cause: String(error),
         });
       });
+  }
+
+  /** A roll failed: the log takes no more appends (reads go on). Returns the typed error. */
+  private disable(error: unknown, sealed: Segment): StoreError {
+    const typed = ioFailure(error, `sealing ${sealed.logPath}`);
+    this.log.failure ??= new StoreError(
+      'LOG_UNAVAILABLE',
+      `log ${this.log.dir} disabled: ${typed.message}`,
+    );
+    return typed;
   }
 
   /**
@@ -307,6 +328,7 @@ export class RoundWriter {
 
   /** fsyncs the active segment if bytes were written since the last sync. */
   async sync(): Promise<void> {
+    await this.rollSync;
     if (!this.unsynced) return;
     this.unsynced = false;
     await this.fdatasync(this.log.active.fd);

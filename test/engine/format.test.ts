@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import xxhash from 'xxhash-wasm';
 import { decodeCheckpoint, encodeCheckpoint } from '../../engine/format/checkpoint.js';
-import { initChecksum } from '../../engine/format/checksum.js';
+import { hash32, hashString32, initChecksum } from '../../engine/format/checksum.js';
 import { positionFromId, positionId } from '../../engine/format/event_id.js';
 import { eventJson } from '../../engine/format/event_json.js';
 import { EventView } from '../../engine/format/event_view.js';
@@ -23,7 +24,9 @@ import {
   lookupKey,
 } from '../../engine/format/segment_index.js';
 import { parseTimestampUs } from '../../engine/format/timestamp.js';
+import { limits } from '../../engine/limits.js';
 import { ActiveIndex } from '../../engine/log/active_index.js';
+import { releaseIndexArrays, takeIndexArrays } from '../../engine/log/index_arrays.js';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
 const update = process.env.ALLSOURCE_UPDATE_FIXTURES === '1';
@@ -153,7 +156,7 @@ describe('on-disk formats', () => {
       at += recordLength(r);
     }
     index.logBytes = bytes.length;
-    const idx = encodeSegmentIndex(index);
+    const idx = encodeSegmentIndex(index.source());
     assert.deepEqual(idx, golden('segment-v1.idx', idx));
     const decoded = decodeSegmentIndex(idx);
     assert.ok(typeof decoded !== 'string');
@@ -194,5 +197,49 @@ describe('on-disk formats', () => {
     assert.notEqual(positionId(5), positionId(5), 'random bits differ');
     assert.equal(positionFromId('not-an-id'), null);
     assert.equal(positionFromId('550e8400-e29b-41d4-a716-446655440000'), null, 'v4 is not ours');
+  });
+
+  it('keeps the positions of keys whose hashes collide in one sorted run', () => {
+    // Two entity ids with the same xxh32, found by search: their positions share one run.
+    const [a, b] = ['k94515', 'k167820'];
+    assert.equal(hashString32(a), hashString32(b));
+    const index = new ActiveIndex(1);
+    const owner = ['x', a, b, a, 'y', b, b, a];
+    owner.forEach((entity, i) => {
+      index.add(i, i * 100, T0 + i, null, i % 2 === 0 ? 't.even' : 't.odd', entity);
+    });
+    index.logBytes = owner.length * 100;
+    const decoded = decodeSegmentIndex(encodeSegmentIndex(index.source()));
+    assert.ok(typeof decoded !== 'string');
+    assert.deepEqual(lookupKey(decoded, IndexKind.Entities, hashString32(a)), [1, 2, 3, 5, 6, 7]);
+    assert.deepEqual(lookupKey(decoded, IndexKind.Entities, hashString32('x')), [0]);
+    assert.deepEqual(lookupKey(decoded, IndexKind.Types, hashString32('t.odd')), [1, 3, 5, 7]);
+    // The in-memory index stays exact per key.
+    assert.deepEqual(index.entity(b, owner.length), [2, 5, 6]);
+  });
+
+  it('hashes long inputs piece by piece to the same xxh32 as one call', async () => {
+    const oneShot = (await xxhash()).h32Raw;
+    for (const bytes of [0, 1, 65_535, 65_536, 65_537, 300_001]) {
+      const buf = Buffer.alloc(bytes);
+      for (let i = 0; i < bytes; i++) buf[i] = (i * 131 + 7) & 0xff;
+      assert.equal(hash32(buf), oneShot(buf) >>> 0, `${bytes} bytes`);
+    }
+  });
+});
+
+describe('index arrays', () => {
+  it('gives a released set to the next index that fits it, and never one far too large', () => {
+    const first = takeIndexArrays(5000);
+    assert.equal(first.capacity, 8192);
+    releaseIndexArrays(first);
+    assert.equal(takeIndexArrays(1024).capacity, 1024, 'a set 8x too large is not handed out');
+    const again = takeIndexArrays(4097);
+    assert.equal(again, first, 'the released set is reused');
+    assert.ok(again.timestamps.buffer instanceof SharedArrayBuffer);
+    releaseIndexArrays(again);
+    const over = takeIndexArrays(limits.indexArraysIdleBytes / 8);
+    releaseIndexArrays(over);
+    assert.notEqual(takeIndexArrays(limits.indexArraysIdleBytes / 8), over, 'over the idle cap');
   });
 });

@@ -15,6 +15,69 @@ async function faultyStore() {
   return { dir, store, faults };
 }
 
+/** Appends 1 KiB events one at a time until the 4 KiB segments have rolled; returns how many. */
+async function appendUntilRolled(store: Awaited<ReturnType<typeof openTiny>>, rolls: number) {
+  const big = { text: 'x'.repeat(1000) };
+  let appended = 0;
+  while (store.stats('default').segments <= rolls) {
+    await store.append('default', [ev('a.b', 'e', big)]);
+    appended++;
+  }
+  return appended;
+}
+
+describe('rolling a segment', () => {
+  it('under fsync = never, keeps appending while the sealed segment syncs', async (t) => {
+    const dir = tmpDir();
+    const { io, faults } = createFaultyIo();
+    const store = await openTiny(dir, { io, fsync: 'never' });
+    faults.fsyncDelayMs = 150;
+    const appended = await appendUntilRolled(store, 1);
+    // The roll's fsync has started ('sync') and not ended, yet the append that rolled was
+    // written to the next segment and acknowledged.
+    const sync = faults.trace.indexOf('sync');
+    assert.ok(sync >= 0, 'the sealed segment is being synced');
+    assert.ok(faults.trace.slice(sync).includes('write'));
+    assert.ok(!faults.trace.includes('synced'), 'the append did not wait for the sync');
+    await store.close();
+    faults.fsyncDelayMs = 0;
+    const reopened = await openTiny(dir);
+    t.after(() => reopened.close());
+    assert.equal(reopened.read('default', {}).events.length, appended);
+    assert.equal(reopened.stats('default').segments, 2);
+  });
+
+  it('under fsync = always, writes nothing to the next segment before the sealed one is synced', async (t) => {
+    const { io, faults } = createFaultyIo();
+    const store = await openTiny(tmpDir(), { io, fsync: 'always' });
+    t.after(() => store.close());
+    faults.fsyncDelayMs = 20;
+    await appendUntilRolled(store, 2);
+    // Every write is followed by its own sync, the roll's included: no write ever overlaps one.
+    let open = false;
+    for (const step of faults.trace) {
+      if (step === 'write')
+        assert.ok(!open, `a write overlapped a sync: ${faults.trace.join(' ')}`);
+      open = step === 'sync' ? true : step === 'synced' ? false : open;
+    }
+  });
+
+  it('under fsync = never, stops appends when the sealed segment fails to sync', async (t) => {
+    const { io, faults } = createFaultyIo();
+    const store = await openTiny(tmpDir(), { io, fsync: 'never' });
+    t.after(() => store.close());
+    faults.fsyncFails = true;
+    const appended = await appendUntilRolled(store, 1);
+    faults.fsyncFails = false;
+    await store.sync();
+    await assert.rejects(store.append('default', [ev('a.b', 'e')]), (e) =>
+      isStoreError(e, 'LOG_UNAVAILABLE'),
+    );
+    assert.equal(store.read('default', {}).events.length, appended, 'reads go on');
+    assert.ok(store.warnings.some((w) => w.message === 'syncing a sealed segment failed'));
+  });
+});
+
 describe('I/O failures', () => {
   it('fails appends with DISK_FULL, keeps reads, and resumes without a gap', async (t) => {
     const { dir, store, faults } = await faultyStore();
