@@ -23,26 +23,35 @@ function invalid(message: string, field: string, index: number): StoreError {
   return new StoreError('VALIDATION_ERROR', message, { field, index });
 }
 
+/** What one pass over a name found: see plainAscii. */
+const NOT_PLAIN = 0;
+const PLAIN = 1;
+const PLAIN_WITH_QUOTES = 2;
+
 /**
- * One pass over a name that is plain printable ASCII: true when it is, with at least one
- * character that is not a space. Most names are; for them this replaces the five passes of
- * the general checks below (well-formed, byte length, control characters, trim).
+ * One pass over a name that is plain printable ASCII, with at least one character that is
+ * not a space: PLAIN, or PLAIN_WITH_QUOTES when it holds '"' or '\' (JSON output escapes
+ * it); NOT_PLAIN otherwise. Most names are plain; for them this replaces the six passes of
+ * the general checks below (well-formed, byte length, control characters, trim, escapes).
  */
-function plainAscii(value: string, max: number): boolean {
+function plainAscii(value: string, max: number): number {
   const n = value.length;
-  if (n < 1 || n > max) return false;
+  if (n < 1 || n > max) return NOT_PLAIN;
   let printable = false;
+  let quotes = false;
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i);
-    if (c < 0x20 || c >= 0x7f) return false;
+    if (c < 0x20 || c >= 0x7f) return NOT_PLAIN;
     if (c !== 0x20) printable = true;
+    if (c === 0x22 || c === 0x5c) quotes = true;
   }
-  return printable;
+  if (!printable) return NOT_PLAIN;
+  return quotes ? PLAIN_WITH_QUOTES : PLAIN;
 }
 
 function checkName(value: unknown, field: string, index: number, max: number): string {
   if (typeof value !== 'string') throw invalid(`${field} must be a string`, field, index);
-  if (plainAscii(value, max)) return value;
+  if (plainAscii(value, max) !== NOT_PLAIN) return value;
   if (!value.isWellFormed()) throw invalid(`${field} is not valid Unicode`, field, index);
   const bytes = Buffer.byteLength(value);
   if (bytes < 1 || bytes > max) {
@@ -52,6 +61,21 @@ function checkName(value: unknown, field: string, index: number, max: number): s
   if (value.trim().length === 0)
     throw invalid(`${field} must not be only whitespace`, field, index);
   return value;
+}
+
+/**
+ * Checks a name as checkName does and returns its byte length, negative when the name holds
+ * '"' or '\\' (JSON output escapes it). A plain name, the usual case, takes one pass.
+ */
+function checkMeasured(value: unknown, field: string, index: number, max: number): number {
+  if (typeof value === 'string') {
+    const plain = plainAscii(value, max);
+    if (plain === PLAIN) return value.length;
+    if (plain === PLAIN_WITH_QUOTES) return -value.length;
+  }
+  const name = checkName(value, field, index, max);
+  const bytes = Buffer.byteLength(name);
+  return NEEDS_ESCAPE.test(name) ? -bytes : bytes;
 }
 
 // The last event type that passed: a batch usually repeats one type, so most events skip the
@@ -135,10 +159,12 @@ export function checkAppend(
         i,
       );
     }
-    const entityId = checkEntityId(event.entityId, i);
+    const entityMeasure = checkMeasured(event.entityId, 'entity_id', i, limits.entityIdBytesMax);
+    const entityId = event.entityId;
     const clientId = event.id !== undefined;
     // Generated ids are made once the position is known (see format/event_id.ts).
-    const id = clientId ? checkName(event.id, 'id', i, limits.eventIdBytesMax) : '';
+    const idMeasure = clientId ? checkMeasured(event.id, 'id', i, limits.eventIdBytesMax) : 36;
+    const id = clientId ? (event.id as string) : '';
     if (clientId) {
       if (seen.has(id)) throw invalid(`id ${id} appears twice in one batch`, 'id', i);
       seen.add(id);
@@ -149,16 +175,16 @@ export function checkAppend(
         : checkJsonBytes(event.metadata, 'metadata', i, max.metadataBytesMax);
     checked[i] = {
       id,
-      idBytes: clientId ? Buffer.byteLength(id) : 36,
+      idBytes: Math.abs(idMeasure),
       clientId,
       eventType,
       typeBytes: eventType.length,
       entityId,
-      entityBytes: Buffer.byteLength(entityId),
+      entityBytes: Math.abs(entityMeasure),
       payload: checkJsonBytes(event.payload, 'payload', i, max.payloadBytesMax),
       metadata,
       expectedVersion: checkExpected(event.expectedVersion, i),
-      escape: NEEDS_ESCAPE.test(entityId) || (clientId && NEEDS_ESCAPE.test(id)),
+      escape: entityMeasure < 0 || idMeasure < 0,
       // Filled in by the round.
       position: 0,
       timestampUs: 0,

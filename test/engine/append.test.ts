@@ -2,6 +2,7 @@
 // group commit and the fsync policies.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { eventJson } from '../../engine/format/event_json.js';
 import { type AppendEvent, isStoreError } from '../../engine/index.js';
 import { ev, payloadOf } from '../helpers/events.js';
 import { openTiny } from '../helpers/store.js';
@@ -55,6 +56,31 @@ describe('append', () => {
       isStoreError(e, 'INVALID_TENANT_ID'),
     );
     assert.equal(store.stats('default').totalEvents, 1);
+  });
+
+  it('stores names with quotes, backslashes and non-ASCII and serves them as valid JSON', async (t) => {
+    const store = await openTiny(tmpDir());
+    t.after(() => store.close());
+    const names: [string, string | undefined][] = [
+      ['plain', undefined],
+      ['quo"te', 'id"1'],
+      ['back\\slash', 'id\\2'],
+      ['café-ß', 'ïd-3'],
+      ['ünï"\\cödé', 'plain-id'],
+      ['with space', 'ïd "5"'],
+    ];
+    await store.append(
+      'default',
+      names.map(([entity, id]) => ev('a.b', entity, { entity }, id === undefined ? {} : { id })),
+    );
+    const events = store.read('default', {}).events;
+    assert.equal(events.length, names.length);
+    events.forEach((view, i) => {
+      const wire = JSON.parse(eventJson(view, 'default').toString());
+      assert.equal(wire.entity_id, names[i]![0]);
+      if (names[i]![1] !== undefined) assert.equal(wire.id, names[i]![1]);
+      assert.deepEqual(wire.payload, { entity: names[i]![0] });
+    });
   });
 
   it('enforces payload, metadata and batch limits with LIMIT_EXCEEDED', async (t) => {
