@@ -23,32 +23,46 @@ function randomBytes(): number {
   return at;
 }
 
-const scratch = Buffer.alloc(36);
 const HEX_DIGITS = Buffer.from('0123456789abcdef');
 /** Byte offsets of the 16 UUID bytes inside the 36-character text. */
 const LAYOUT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
-for (const dash of [8, 13, 18, 23]) scratch[dash] = 0x2d;
+/** Bytes of a generated id's text. */
+export const POSITION_ID_BYTES = 36;
 
-function putByte(index: number, value: number): void {
-  const at = LAYOUT[index]!;
-  scratch[at] = HEX_DIGITS[value >>> 4]!;
-  scratch[at + 1] = HEX_DIGITS[value & 15]!;
+function putByte(target: Buffer, at: number, index: number, value: number): void {
+  const to = at + LAYOUT[index]!;
+  target[to] = HEX_DIGITS[value >>> 4]!;
+  target[to + 1] = HEX_DIGITS[value & 15]!;
 }
 
-export function positionId(position: number): string {
+/**
+ * Writes a new id for `position` as 36 ASCII bytes at target[at..]. The record encoder writes
+ * generated ids straight into the record, and takes the id's string from there.
+ */
+export function writePositionId(target: Buffer, at: number, position: number): void {
   const r = randomBytes();
   const hi = Math.floor(position / 2 ** 16);
   const lo = position - hi * 2 ** 16;
-  putByte(0, (hi >>> 24) & 0xff);
-  putByte(1, (hi >>> 16) & 0xff);
-  putByte(2, (hi >>> 8) & 0xff);
-  putByte(3, hi & 0xff);
-  putByte(4, lo >>> 8);
-  putByte(5, lo & 0xff);
-  putByte(6, 0x80 | (pool[r]! & 0x0f)); // version 8
-  putByte(7, pool[r + 1]!);
-  putByte(8, 0x80 | (pool[r + 2]! & 0x3f)); // RFC 9562 variant
-  for (let b = 9; b < 16; b++) putByte(b, pool[r + b - 6]!);
+  putByte(target, at, 0, (hi >>> 24) & 0xff);
+  putByte(target, at, 1, (hi >>> 16) & 0xff);
+  putByte(target, at, 2, (hi >>> 8) & 0xff);
+  putByte(target, at, 3, hi & 0xff);
+  putByte(target, at, 4, lo >>> 8);
+  putByte(target, at, 5, lo & 0xff);
+  putByte(target, at, 6, 0x80 | (pool[r]! & 0x0f)); // version 8
+  putByte(target, at, 7, pool[r + 1]!);
+  putByte(target, at, 8, 0x80 | (pool[r + 2]! & 0x3f)); // RFC 9562 variant
+  for (let b = 9; b < 16; b++) putByte(target, at, b, pool[r + b - 6]!);
+  target[at + 8] = 0x2d;
+  target[at + 13] = 0x2d;
+  target[at + 18] = 0x2d;
+  target[at + 23] = 0x2d;
+}
+
+const scratch = Buffer.alloc(POSITION_ID_BYTES);
+
+export function positionId(position: number): string {
+  writePositionId(scratch, 0, position);
   return scratch.toString('latin1');
 }
 

@@ -13,6 +13,7 @@
 //  44  u32 payload_len
 //  48  id, event_type, entity_id, metadata, payload
 import { checksum64, writeChecksum64 } from './checksum.js';
+import { POSITION_ID_BYTES, writePositionId } from './event_id.js';
 import { readU64, writeU32, writeU64 } from './u64.js';
 
 export const RECORD_FORMAT = 1;
@@ -88,7 +89,10 @@ function writeField(target: Buffer, at: number, text: string, bytes: number): nu
   return target.write(text, at, 'utf8');
 }
 
-/** Encodes the record at target[offset..]; returns its length. The target must have room. */
+/**
+ * Encodes the record at target[offset..]; returns its length. The target must have room. An
+ * event without a client id gets its generated id here (input.id is set).
+ */
 export function writeRecord(target: Buffer, offset: number, input: RecordInput): number {
   const length = recordLength(input);
   const metadataBytes = input.metadata === null ? 0 : input.metadata.byteLength;
@@ -110,7 +114,14 @@ export function writeRecord(target: Buffer, offset: number, input: RecordInput):
   writeU32(target, metadataBytes, offset + Field.MetadataLen);
   writeU32(target, input.payload.byteLength, offset + Field.PayloadLen);
   let at = offset + RECORD_HEADER_BYTES;
-  at += writeField(target, at, input.id, input.idBytes);
+  if (input.clientId) {
+    at += writeField(target, at, input.id, input.idBytes);
+  } else {
+    // A generated id is made here, in place, and its string taken from the record's bytes.
+    writePositionId(target, at, input.position);
+    input.id = target.toString('latin1', at, at + POSITION_ID_BYTES);
+    at += POSITION_ID_BYTES;
+  }
   at += writeAscii(target, at, input.eventType);
   at += writeField(target, at, input.entityId, input.entityBytes);
   if (input.metadata !== null) {

@@ -2,7 +2,6 @@
 // against the committed state (and each other, in arrival order), given positions and versions,
 // and encoded into one buffer that is written with one call and made durable with one fsync.
 import { StoreError } from '../errors.js';
-import { positionId } from '../format/event_id.js';
 import { type RecordInput, recordLength, writeRecord } from '../format/record.js';
 import type { AppendResult } from '../types.js';
 import { takeRoundBuffer } from './round_buffers.js';
@@ -152,20 +151,11 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
     }
     // Accepted: positions in arrival order; the followers count makes the batch atomic on disk.
     const last = records.length - 1;
-    for (let j = firstRecord, e = 0; j <= last; j++, e++) {
+    for (let j = firstRecord; j <= last; j++) {
       const record = records[j]!;
       record.position = position++;
       record.followers = last - j;
-      if (!record.clientId) record.id = positionId(record.position);
-      else ctx.ids.set(record.id, record);
-      while (results[e] !== undefined) e++;
-      results[e] = {
-        eventId: record.id,
-        position: record.position,
-        version: record.version,
-        timestampUs,
-        duplicate: false,
-      };
+      if (record.clientId) ctx.ids.set(record.id, record);
     }
     accepted.push({ append, results, firstRecord });
   }
@@ -179,7 +169,24 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
   }
   offsets[records.length] = total;
   const { buf, slab } = takeRoundBuffer(total);
+  // Encoding gives generated ids their text, so results are made after it.
   for (let j = 0; j < records.length; j++) writeRecord(buf, offsets[j]!, records[j]!);
+  for (let a = 0; a < accepted.length; a++) {
+    const results = accepted[a]!.results;
+    const end = a + 1 < accepted.length ? accepted[a + 1]!.firstRecord : records.length;
+    let e = 0;
+    for (let j = accepted[a]!.firstRecord; j < end; j++, e++) {
+      const record = records[j]!;
+      while (results[e] !== undefined) e++;
+      results[e] = {
+        eventId: record.id,
+        position: record.position,
+        version: record.version,
+        timestampUs,
+        duplicate: false,
+      };
+    }
+  }
   return { epoch: 0, accepted, buf, slab, records, offsets };
 }
 
