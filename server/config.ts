@@ -22,6 +22,7 @@ export interface ServerConfig {
   fsyncIntervalMs: number;
   segmentBytesMax: number;
   cacheBytes: number;
+  preallocateBytes: number;
   entityRuns: boolean;
   payloadBytesMax: number;
   metadataBytesMax: number;
@@ -218,6 +219,17 @@ export const SETTINGS: Setting[] = [
     min: limits.chunkBytes,
     max: 1024 * 1024 * MiB,
     about: 'Read cache for record chunks and sealed indexes, for the whole store.',
+  },
+  {
+    section: 'storage',
+    key: 'preallocate_bytes',
+    field: 'preallocateBytes',
+    type: 'int',
+    default: limits.preallocateBytesDefault,
+    min: 0,
+    max: limits.segmentBytesMaxCeiling,
+    about:
+      'With fsync = "always": zero up to this many bytes of the active segment ahead of appends, so that fsyncs commit data only; 0 turns it off.',
   },
   {
     section: 'storage',

@@ -88,6 +88,7 @@ export async function startServer(
     fsyncIntervalMs: config.fsyncIntervalMs,
     segmentBytesMax: config.segmentBytesMax,
     cacheBytes: config.cacheBytes,
+    preallocateBytes: config.preallocateBytes,
     entityRuns: config.entityRuns,
     payloadBytesMax: config.payloadBytesMax,
     metadataBytesMax: config.metadataBytesMax,

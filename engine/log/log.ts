@@ -21,6 +21,8 @@ export interface LogConfig {
   logger: Logger;
   fsync: FsyncPolicy;
   segmentBytesMax: number;
+  /** Bytes zeroed ahead of the active segment at most (preallocate.ts); 0: none. */
+  preallocateBytes?: number;
   /** Whether reads keep entity runs (entity_runs.ts); off, every read uses the segments. */
   entityRuns?: boolean;
   observeFsync?: ((seconds: number) => void) | undefined;
@@ -243,7 +245,10 @@ export class Log {
     const { io, cache } = this.config;
     try {
       await this.writer.sealed;
-      if (this.failure === null) await io.fdatasync(this.active.fd);
+      if (this.failure === null) {
+        await this.writer.trimTail();
+        await io.fdatasync(this.active.fd);
+      }
     } finally {
       this.runs.clear();
       for (const segment of this.segments) {

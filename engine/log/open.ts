@@ -14,7 +14,7 @@ import {
 } from '../format/segment_index.js';
 import type { Io } from '../io/io.js';
 import { ActiveIndex } from './active_index.js';
-import { hasValidRecordAfter, type ScannedRecord, scanSegment } from './scan.js';
+import { hasValidRecordAfter, type ScannedRecord, scanSegment, zerosToEnd } from './scan.js';
 import { newSegment, type Segment } from './segment.js';
 import { applyView, emptyTotals, type LogTotals } from './state.js';
 
@@ -97,10 +97,16 @@ async function openSealed(
   const result = scanSegment(io, segment.fd, fileSize, previousPosition, (batch) =>
     applyBatch(totals, batch, index),
   );
+  let logBytes = fileSize;
   if (result.problem !== null) {
-    throw corruption(segment.logPath, result.problem.offset, result.problem.reason);
+    // A crash between a roll's cut of the zeros ahead and its fsync can leave them here.
+    if (!zerosToEnd(io, segment.fd, fileSize, result.validBytes)) {
+      throw corruption(segment.logPath, result.problem.offset, result.problem.reason);
+    }
+    io.truncateSync(segment.fd, result.validBytes);
+    logBytes = result.validBytes;
   }
-  index.logBytes = fileSize;
+  index.logBytes = logBytes;
   adoptIndex(segment, index);
   segment.active = null;
   const encoded = header === null ? encodeSegmentIndex(index.source()) : null;
@@ -136,7 +142,10 @@ function openActive(
     applyBatch(totals, batch, index),
   );
   let truncations = 0;
-  if (result.problem !== null) {
+  if (result.problem !== null && zerosToEnd(io, segment.fd, fileSize, result.validBytes)) {
+    // Zeros written ahead of the appends, left by a crash: space, not damage.
+    io.truncateSync(segment.fd, result.validBytes);
+  } else if (result.problem !== null) {
     const { offset, reason } = result.problem;
     if (!result.problem.endedInBatch && hasValidRecordAfter(io, segment.fd, fileSize, offset)) {
       throw corruption(segment.logPath, offset, `${reason}, with valid records after it`);

@@ -143,3 +143,17 @@ export function hasValidRecordAfter(io: Io, fd: number, fileSize: number, from: 
   }
   return false;
 }
+
+/**
+ * True when every byte from `from` to the end of the file is zero: space written ahead of the
+ * appends (preallocate.ts), which no record can be mistaken for and which holds no event.
+ */
+export function zerosToEnd(io: Io, fd: number, fileSize: number, from: number): boolean {
+  const reader = new BlockReader(io, fd, fileSize);
+  for (let offset = from; offset < fileSize; ) {
+    const [buf, at] = reader.at(offset, 1);
+    for (let i = at; i < buf.length; i++) if (buf[i] !== 0) return false;
+    offset += buf.length - at;
+  }
+  return true;
+}

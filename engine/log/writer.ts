@@ -8,6 +8,7 @@ import { CHECKPOINT_NAME } from '../format/names.js';
 import { ActiveIndex } from './active_index.js';
 import type { Log, LogConfig } from './log.js';
 import { PendingState } from './pending.js';
+import { Preallocator } from './preallocate.js';
 import { type PendingAppend, type PreparedRound, prepareRound, recordStart } from './round.js';
 import { giveRoundBuffer } from './round_buffers.js';
 import { newSegment, type Segment } from './segment.js';
@@ -27,6 +28,8 @@ export class RoundWriter {
   private tail: Promise<void> = Promise.resolve();
   /** Set while a roll or a repair must have the file to itself. */
   private barrier: Promise<void> | null = null;
+  /** Zeros ahead of the active segment's appends (fsync = always). */
+  private prealloc: Preallocator;
   /** Settles when the last rolled segment's fdatasync has (fsync = interval or never). */
   private rollSync: Promise<void> = Promise.resolve();
   /** Settles when the seals started so far have finished (index files and checkpoints). */
@@ -38,6 +41,12 @@ export class RoundWriter {
   ) {
     this.pending = new PendingState(log);
     this.writtenBytes = log.active.logBytes;
+    this.prealloc = new Preallocator(
+      config.io,
+      log.active.fd,
+      log.active.logBytes,
+      config.preallocateBytes ?? 0,
+    );
   }
 
   get roundsInFlight(): number {
@@ -189,7 +198,9 @@ export class RoundWriter {
       // Rounds already in flight (this one included) settle first; they see the new epoch.
       await behind;
       try {
+        await this.prealloc.settle();
         await this.config.io.truncate(segment.fd, segment.logBytes);
+        this.prealloc.cutTo(segment.logBytes);
       } catch {
         this.log.failure = new StoreError(
           'LOG_UNAVAILABLE',
@@ -205,6 +216,8 @@ export class RoundWriter {
 
   private async writePiece(segment: Segment, bytes: Buffer, at: number): Promise<void> {
     if (bytes.length === 0) return;
+    if (this.prealloc.mustWait(at, bytes.length)) await this.prealloc.settle();
+    this.prealloc.writing(at + bytes.length);
     await this.config.io.writeAt(segment.fd, bytes, at);
     this.log.counters.writes++;
     this.log.counters.bytesWritten += bytes.length;
@@ -222,6 +235,8 @@ export class RoundWriter {
     const { io } = this.config;
     const sealed = this.log.active;
     try {
+      // A sealed segment ends at its last record: the zeros written ahead of it go.
+      await this.prealloc.trim(sealed.logBytes);
       // Under fsync = always the old segment is already durable: this sync finds nothing to
       // write. Under interval and never, flushing a whole segment (128 MiB by default) stalled
       // appends for tens of milliseconds, so it runs while appends go on; the log's next sync
@@ -241,6 +256,8 @@ export class RoundWriter {
       // its index arrays never grow (each growth copies them all) while it fills.
       next.active = new ActiveIndex(nextPosition, sealed.count);
       io.fsyncDir(this.log.dir);
+      this.prealloc = new Preallocator(io, next.fd, 0, this.config.preallocateBytes ?? 0);
+      this.prealloc.writing(0);
       this.log.segments.push(next);
       this.writtenBytes = 0;
       this.unsynced = false;
@@ -301,6 +318,11 @@ export class RoundWriter {
       if (this.barrier === barrier) this.barrier = null;
       release();
     }
+  }
+
+  /** Cuts the zeros written ahead of the active segment (at close, with nothing in flight). */
+  trimTail(): Promise<void> {
+    return this.prealloc.trim(this.log.active.logBytes);
   }
 
   /** Settles when every seal started so far has finished. */

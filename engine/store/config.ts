@@ -15,6 +15,11 @@ export interface StoreOptions {
   fsyncIntervalMs?: number;
   segmentBytesMax?: number;
   cacheBytes?: number;
+  /**
+   * Under fsync = always, the most bytes the active segment is zeroed ahead of its appends
+   * (log/preallocate.ts); 0 turns it off. Capped at a quarter of segmentBytesMax.
+   */
+  preallocateBytes?: number;
   /** Keep whole entity histories in the read cache for repeated reads (default true). */
   entityRuns?: boolean;
   payloadBytesMax?: number;
@@ -42,6 +47,8 @@ export interface StoreConfig extends ValidationLimits {
   fsyncIntervalMs: number;
   segmentBytesMax: number;
   cacheBytes: number;
+  /** Effective: 0 unless fsync = always. */
+  preallocateBytes: number;
   entityRuns: boolean;
   retention: RetentionPolicy;
   compactionIntervalMs: number;
@@ -55,6 +62,7 @@ export function resolveConfig(options: StoreOptions): StoreConfig {
     fsyncIntervalMs: options.fsyncIntervalMs ?? limits.fsyncIntervalMsDefault,
     segmentBytesMax: options.segmentBytesMax ?? limits.segmentBytesMaxDefault,
     cacheBytes: options.cacheBytes ?? limits.cacheBytesDefault,
+    preallocateBytes: options.preallocateBytes ?? limits.preallocateBytesDefault,
     entityRuns: options.entityRuns ?? true,
     payloadBytesMax: options.payloadBytesMax ?? limits.payloadBytesMaxDefault,
     metadataBytesMax: options.metadataBytesMax ?? limits.metadataBytesMaxDefault,
@@ -90,6 +98,14 @@ export function resolveConfig(options: StoreOptions): StoreConfig {
   if (!(Number.isSafeInteger(config.compactionBytesPerSec) && config.compactionBytesPerSec >= 0)) {
     bad('compactionBytesPerSec must be a whole number >= 0');
   }
+  if (!(Number.isSafeInteger(config.preallocateBytes) && config.preallocateBytes >= 0)) {
+    bad('preallocateBytes must be a whole number >= 0');
+  }
+  // Zeros ahead only shorten fdatasyncs, which only fsync = always has on its write path.
+  config.preallocateBytes =
+    config.fsync === 'always'
+      ? Math.min(config.preallocateBytes, Math.floor(config.segmentBytesMax / 4))
+      : 0;
   config.retention = checkRetention(config.retention);
   return config;
 }

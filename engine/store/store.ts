@@ -67,6 +67,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     logger,
     fsync: config.fsync,
     segmentBytesMax: config.segmentBytesMax,
+    preallocateBytes: config.preallocateBytes,
     entityRuns: config.entityRuns,
     observeFsync: options.observeFsync,
   };

@@ -46,9 +46,12 @@ describe('recovery', () => {
 
   it('drops a batch that a crash cut short, whole', async (t) => {
     const dir = tmpDir();
-    const store = await openTiny(dir, { segmentBytesMax: 1 << 20 });
-    await store.append('default', [ev('a.b', 'e', { n: 1 })]);
+    const first = await openTiny(dir, { segmentBytesMax: 1 << 20 });
+    await first.append('default', [ev('a.b', 'e', { n: 1 })]);
+    // Measured closed: an open store's file runs on into zeros written ahead of appends.
+    await first.close();
     const before = fs.statSync(segmentFiles(dir).at(-1)!).size;
+    const store = await openTiny(dir, { segmentBytesMax: 1 << 20 });
     await store.append('default', [
       ev('a.b', 'e', { n: 2 }),
       ev('a.b', 'e', { n: 3 }),
@@ -194,5 +197,93 @@ describe('recovery', () => {
       openTiny(dir),
       (e) => isStoreError(e, 'LOG_UNAVAILABLE') && /in use/.test(e.message),
     );
+  });
+});
+
+describe('zeros written ahead of appends', () => {
+  const options = { segmentBytesMax: 1 << 20, preallocateBytes: 256 * 1024 };
+  const dataEnd = (store: Store) => store.stats('default').storageBytes;
+
+  it('are there while appends go on, and gone from sealed segments and after close', async (t) => {
+    const dir = tmpDir();
+    const store = await openTiny(dir, options);
+    await writeN(store, 50);
+    const active = segmentFiles(dir).at(-1)!;
+    const bytes = fs.readFileSync(active);
+    const end = dataEnd(store);
+    assert.ok(bytes.length > end, 'the file runs on past the last record');
+    assert.ok(
+      bytes.subarray(end).every((b) => b === 0),
+      'into zeros',
+    );
+    // Past a roll, the sealed segment ends at its last record (its index says so).
+    const big = { text: 'x'.repeat(4000) };
+    while (store.stats('default').segments < 2) {
+      await store.append('default', [ev('item.added', 'big', big)]);
+    }
+    await store.sync();
+    await store.close();
+    const [sealed, last] = segmentFiles(dir);
+    const index = decodeSegmentIndex(fs.readFileSync(sealed!.replace(/\.log$/, '.idx')));
+    assert.ok(typeof index !== 'string');
+    assert.equal(fs.statSync(sealed!).size, index.logBytes);
+    const reopened = await openTiny(dir, options);
+    t.after(() => reopened.close());
+    assert.equal(
+      fs.statSync(last!).size,
+      dataEnd(reopened) - index.logBytes,
+      'close cut the zeros',
+    );
+    assert.equal(reopened.stats('default').recoveredTruncations, 0);
+  });
+
+  it('left by a crash are space, not a torn tail: every event is there and nothing is counted', async (t) => {
+    const dir = tmpDir();
+    const store = await openTiny(dir, options);
+    await writeN(store, 40);
+    // The files as a kill -9 would leave them: copied while the store is open.
+    const copy = tmpDir();
+    fs.cpSync(dir, copy, { recursive: true });
+    await store.close();
+    const file = segmentFiles(copy).at(-1)!;
+    const crashed = fs.statSync(file).size;
+    const reopened = await openTiny(copy, options);
+    t.after(() => reopened.close());
+    assert.ok(crashed > dataEnd(reopened), 'the copy had zeros past its last record');
+    assert.deepEqual(
+      allPayloads(reopened),
+      Array.from({ length: 40 }, (_, i) => ({ i })),
+    );
+    assert.equal(reopened.stats('default').recoveredTruncations, 0);
+    assert.ok(!reopened.warnings.some((w) => w.message === 'truncating torn tail'));
+    const [next] = await reopened.append('default', [ev('item.added', 'item-0', { i: 40 })]);
+    assert.equal(next!.position, 41);
+  });
+
+  it('do not hide a torn record before them: that is still cut and counted', async (t) => {
+    const dir = tmpDir();
+    const store = await openTiny(dir, options);
+    await writeN(store, 10);
+    const copy = tmpDir();
+    fs.cpSync(dir, copy, { recursive: true });
+    const end = dataEnd(store);
+    await store.close();
+    const file = segmentFiles(copy).at(-1)!;
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from([9, 9, 9, 9, 9, 9, 9, 9, 60, 0, 0, 0, 1]), 0, 13, end);
+    fs.closeSync(fd);
+    const reopened = await openTiny(copy, options);
+    t.after(() => reopened.close());
+    assert.equal(reopened.stats('default').recoveredTruncations, 1);
+    assert.equal(allPayloads(reopened).length, 10);
+    assert.equal(fs.statSync(file).size, end);
+  });
+
+  it('are not written under fsync = never', async (t) => {
+    const dir = tmpDir();
+    const store = await openTiny(dir, { ...options, fsync: 'never' });
+    t.after(() => store.close());
+    await writeN(store, 20);
+    assert.equal(fs.statSync(segmentFiles(dir).at(-1)!).size, dataEnd(store));
   });
 });
