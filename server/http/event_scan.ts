@@ -46,6 +46,10 @@ const FIELDS: [Buffer, FieldName][] = [
   [Buffer.from('"expected_version"'), Field.ExpectedVersion],
 ];
 
+/** The known fields by the length of their quoted names, which all differ. */
+const BY_LENGTH: ([Buffer, FieldName] | undefined)[] = [];
+for (const entry of FIELDS) BY_LENGTH[entry[0].length] = entry;
+
 /** The field whose quoted name spans [start, end) of the body. */
 function fieldAt(s: JsonScanner, start: number, end: number): FieldName {
   // A name with an escape in it may still spell a known field: decode only then.
@@ -54,14 +58,13 @@ function fieldAt(s: JsonScanner, start: number, end: number): FieldName {
     for (const [bytes, field] of FIELDS) if (bytes.toString() === name) return field;
     return Field.Other;
   }
+  const entry = BY_LENGTH[end - start];
+  if (entry === undefined) return Field.Other;
+  const bytes = entry[0];
   const buf = s.buf;
-  for (const [bytes, field] of FIELDS) {
-    if (bytes.length !== end - start) continue;
-    let k = 1; // the quotes match: both are quoted strings
-    while (k < bytes.length - 1 && buf[start + k] === bytes[k]) k++;
-    if (k === bytes.length - 1) return field;
-  }
-  return Field.Other;
+  // The quotes match: both are quoted strings.
+  for (let k = 1; k < bytes.length - 1; k++) if (buf[start + k] !== bytes[k]) return Field.Other;
+  return entry[1];
 }
 
 /**
