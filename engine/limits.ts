@@ -69,11 +69,14 @@ export const limits = {
   syncWriteBytesMax: 64 * KiB,
   /**
    * Under fsync = always the active segment is zeroed ahead of its appends (log/preallocate.ts),
-   * in extensions that double from the min to the store's preallocateBytes (default below, at
-   * most a quarter of a segment), written in pieces of preallocateWriteBytes.
+   * once it holds preallocateAfterBytes, in extensions that double from the min to the store's
+   * preallocateBytes (default below, at most a quarter of a segment), written in pieces of
+   * preallocateWriteBytes.
    */
   preallocateBytesDefault: 4 * MiB,
   preallocateBytesMin: 64 * KiB,
+  /** Zeroing starts once the active segment holds this much (capped at preallocateBytes). */
+  preallocateAfterBytes: 256 * KiB,
   preallocateWriteBytes: 1 * MiB,
   /** fsync = interval: milliseconds between syncs. */
   fsyncIntervalMsDefault: 100,

@@ -28,25 +28,29 @@ class KeySlots {
   readonly slots = new Map<string, number>();
   readonly keys: string[] = [];
   lasts = new Int32Array(64);
+  /** The last key chained and its slot: a batch mostly repeats its event type. */
+  private lastKey = '';
+  private lastSlot = -1;
 
   /** Links record `i` to the key's chain in `previous`. */
   chain(previous: Int32Array, key: string, i: number): void {
-    const slot = this.slots.get(key);
+    let slot = this.lastSlot >= 0 && key === this.lastKey ? this.lastSlot : this.slots.get(key);
     if (slot === undefined) {
-      const next = this.keys.length;
-      if (next === this.lasts.length) {
-        const wider = new Int32Array(next * 2);
+      slot = this.keys.length;
+      if (slot === this.lasts.length) {
+        const wider = new Int32Array(slot * 2);
         wider.set(this.lasts);
         this.lasts = wider;
       }
-      this.slots.set(key, next);
+      this.slots.set(key, slot);
       this.keys.push(key);
-      this.lasts[next] = i;
       previous[i] = NONE;
     } else {
       previous[i] = this.lasts[slot]!;
-      this.lasts[slot] = i;
     }
+    this.lasts[slot] = i;
+    this.lastKey = key;
+    this.lastSlot = slot;
   }
 
   chains(previous: Int32Array): KeyChains {

@@ -8,7 +8,8 @@
 // recovery treats a run of zeros after the last valid record as space, not damage, and cuts it
 // off; a roll and a clean close cut it off too, so sealed segments end at their last record.
 //
-// A log that writes little zeroes little: each extension doubles the one before, from
+// A log that writes little zeroes little: zeroing starts once the segment holds
+// limits.preallocateAfterBytes, and each extension doubles the one before, from
 // limits.preallocateBytesMin up to the store's preallocateBytes.
 import type { Io } from '../io/io.js';
 import { limits } from '../limits.js';
@@ -22,6 +23,8 @@ export class Preallocator {
   private extending: { from: number; done: Promise<void> } | null = null;
   /** Bytes of the next extension; 0 once preallocation is off (not asked for, or failed). */
   private next: number;
+  /** Bytes the segment must hold before zeroing starts. */
+  private readonly after: number;
 
   constructor(
     private readonly io: Io,
@@ -31,6 +34,7 @@ export class Preallocator {
   ) {
     this.end = fileSize;
     this.next = max > 0 ? Math.min(limits.preallocateBytesMin, max) : 0;
+    this.after = Math.min(limits.preallocateAfterBytes, max);
   }
 
   /** Whether a write of [at, at + length) must first wait for zeros being written there. */
@@ -52,6 +56,9 @@ export class Preallocator {
   writing(written: number): void {
     if (written > this.end) this.end = written;
     if (this.next === 0 || this.extending !== null || this.end - written >= this.next / 2) return;
+    // A log that has written little so far (a quiet tenant) is left to grow its file: zeroing
+    // costs an fsync of its own, and a thousand quiet tenants would pay a thousand of them.
+    if (written < this.after) return;
     const from = this.end;
     const to = from + this.next;
     const done = this.zero(from, to).then(

@@ -201,13 +201,14 @@ describe('recovery', () => {
 });
 
 describe('zeros written ahead of appends', () => {
-  const options = { segmentBytesMax: 1 << 20, preallocateBytes: 256 * 1024 };
+  // Zeroing starts once a segment holds preallocateBytes (8 KiB here, about 75 events).
+  const options = { segmentBytesMax: 1 << 20, preallocateBytes: 8 * 1024 };
   const dataEnd = (store: Store) => store.stats('default').storageBytes;
 
   it('are there while appends go on, and gone from sealed segments and after close', async (t) => {
     const dir = tmpDir();
     const store = await openTiny(dir, options);
-    await writeN(store, 50);
+    await writeN(store, 150);
     const active = segmentFiles(dir).at(-1)!;
     const bytes = fs.readFileSync(active);
     const end = dataEnd(store);
@@ -240,7 +241,7 @@ describe('zeros written ahead of appends', () => {
   it('left by a crash are space, not a torn tail: every event is there and nothing is counted', async (t) => {
     const dir = tmpDir();
     const store = await openTiny(dir, options);
-    await writeN(store, 40);
+    await writeN(store, 150);
     // The files as a kill -9 would leave them: copied while the store is open.
     const copy = tmpDir();
     fs.cpSync(dir, copy, { recursive: true });
@@ -252,18 +253,18 @@ describe('zeros written ahead of appends', () => {
     assert.ok(crashed > dataEnd(reopened), 'the copy had zeros past its last record');
     assert.deepEqual(
       allPayloads(reopened),
-      Array.from({ length: 40 }, (_, i) => ({ i })),
+      Array.from({ length: 150 }, (_, i) => ({ i })),
     );
     assert.equal(reopened.stats('default').recoveredTruncations, 0);
     assert.ok(!reopened.warnings.some((w) => w.message === 'truncating torn tail'));
-    const [next] = await reopened.append('default', [ev('item.added', 'item-0', { i: 40 })]);
-    assert.equal(next!.position, 41);
+    const [next] = await reopened.append('default', [ev('item.added', 'item-0', { i: 150 })]);
+    assert.equal(next!.position, 151);
   });
 
   it('do not hide a torn record before them: that is still cut and counted', async (t) => {
     const dir = tmpDir();
     const store = await openTiny(dir, options);
-    await writeN(store, 10);
+    await writeN(store, 150);
     const copy = tmpDir();
     fs.cpSync(dir, copy, { recursive: true });
     const end = dataEnd(store);
@@ -275,15 +276,23 @@ describe('zeros written ahead of appends', () => {
     const reopened = await openTiny(copy, options);
     t.after(() => reopened.close());
     assert.equal(reopened.stats('default').recoveredTruncations, 1);
-    assert.equal(allPayloads(reopened).length, 10);
+    assert.equal(allPayloads(reopened).length, 150);
     assert.equal(fs.statSync(file).size, end);
+  });
+
+  it('are not written for a log that has written little', async (t) => {
+    const dir = tmpDir();
+    const store = await openTiny(dir, options);
+    t.after(() => store.close());
+    await writeN(store, 20);
+    assert.equal(fs.statSync(segmentFiles(dir).at(-1)!).size, dataEnd(store));
   });
 
   it('are not written under fsync = never', async (t) => {
     const dir = tmpDir();
     const store = await openTiny(dir, { ...options, fsync: 'never' });
     t.after(() => store.close());
-    await writeN(store, 20);
+    await writeN(store, 150);
     assert.equal(fs.statSync(segmentFiles(dir).at(-1)!).size, dataEnd(store));
   });
 });
