@@ -1,50 +1,16 @@
 // Events: append one, append a batch, query, fetch by id. Reads are answered from the stored
 // bytes of each event; nothing is parsed or re-serialized on the way out.
-import {
-  type AppendResult,
-  eventJson,
-  eventsJsonWithRuns,
-  formatTimestampUs,
-  type Store,
-} from '../../engine/index.js';
+import { eventJson, eventsJsonWithRuns, type Store } from '../../engine/index.js';
 import { HttpError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { QuotaChecks } from '../tenants/quotas.js';
+import { batchJson, resultJson } from './append_json.js';
 import { type ScanLimits, scanBatch, scanSingle } from './event_scan.js';
 import { toReadQuery } from './query.js';
 import { scratchFor, send } from './reply.js';
 import type { Handler } from './request.js';
 
 const OK = '200 OK';
-
-/** Printable ASCII without '"' and '\\': a string that JSON carries as it is. */
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-function resultJson(r: AppendResult, timestamp = formatTimestampUs(r.timestampUs)): string {
-  const id = PLAIN.test(r.eventId) ? `"${r.eventId}"` : JSON.stringify(r.eventId);
-  return `{"event_id":${id},"timestamp":"${timestamp}","version":${r.version},"position":${r.position}}`;
-}
-
-/**
- * The answer to a batch. Its events were committed in one round and share one timestamp,
- * formatted once; generated ids need no escaping. (Measured: 20 us for 100 results, against
- * 48 us formatting each result on its own.)
- */
-function batchJson(results: readonly AppendResult[], ingested: number): string {
-  let out = `{"total":${results.length},"ingested":${ingested},"events":[`;
-  let lastUs = -1;
-  let timestamp = '';
-  for (let i = 0; i < results.length; i++) {
-    const r = results[i]!;
-    if (r.timestampUs !== lastUs) {
-      lastUs = r.timestampUs;
-      timestamp = formatTimestampUs(lastUs);
-    }
-    if (i > 0) out += ',';
-    out += resultJson(r, timestamp);
-  }
-  return `${out}]}`;
-}
 
 export interface EventRoutes {
   append: Handler;
