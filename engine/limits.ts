@@ -51,6 +51,11 @@ export const limits = {
    * fsync. Under wrk on 2 cores, depth 2 beat depth 1 by 6-13% (BENCHMARKS.md).
    */
   pipelineDepth: 2,
+  /**
+   * A round takes queued appends up to this many bytes of records (at least one append); the
+   * rest wait for the next round, which is encoded while this one is written (log.ts).
+   */
+  roundBytesMax: 1 * MiB,
   /** Rounds are encoded into reused slabs, powers of two from this size... */
   roundSlabMinBytes: 1 * MiB,
   /** ...of which the process keeps at most this many bytes idle between rounds. */

@@ -4,6 +4,7 @@ import { positionFromId } from '../format/event_id.js';
 import type { EventView } from '../format/event_view.js';
 import { IndexKind } from '../format/segment_index.js';
 import type { Io } from '../io/io.js';
+import { limits } from '../limits.js';
 import type { FsyncPolicy } from '../types.js';
 import type { ReadCache } from './cache.js';
 import { EntityRuns } from './entity_runs.js';
@@ -164,10 +165,23 @@ export class Log {
     return this.writer.roundsInFlight;
   }
 
-  /** Takes the queue and builds the next round, or null when nothing is waiting. */
+  /**
+   * Takes queued appends, in order, up to limits.roundBytesMax of records (at least one), and
+   * builds the next round from them; null when nothing is waiting. What is left waits for the
+   * next round, which is encoded while this one is written: with four 330 KB batches queued,
+   * rounds of at most 1 MiB took batch appends from 535-629K to 677-726K events/s in paired
+   * by-hand runs, where one round of all four left the event loop idle during its write.
+   */
   takeRound(): PreparedRound | null {
-    const queue = this.queue;
-    this.queue = [];
+    let taken = 0;
+    let bytes = 0;
+    while (taken < this.queue.length) {
+      bytes += this.queue[taken]!.bytes;
+      if (bytes > limits.roundBytesMax && taken > 0) break;
+      taken++;
+    }
+    const queue = taken === this.queue.length ? this.queue : this.queue.splice(0, taken);
+    if (queue === this.queue) this.queue = [];
     if (this.failure !== null) {
       for (const append of queue) append.reject(this.failure);
       return null;

@@ -17,6 +17,8 @@ export interface CheckedEvent extends RecordInput {
 
 export interface PendingAppend {
   events: CheckedEvent[];
+  /** Bytes its records take encoded. */
+  bytes: number;
   resolve(results: AppendResult[]): void;
   reject(error: Error): void;
 }
@@ -63,6 +65,13 @@ export interface RoundContext {
   findById(id: string): DuplicateSource | null;
   /** Where the round just prepared leaves the log. */
   claimed(lastPosition: number, lastTimestampUs: number): void;
+}
+
+/** Bytes the events take as records. */
+export function encodedBytes(events: readonly CheckedEvent[]): number {
+  let bytes = 0;
+  for (let e = 0; e < events.length; e++) bytes += recordLength(events[e]!);
+  return bytes;
 }
 
 export function nowUs(): number {

@@ -37,6 +37,8 @@ export function createCommitScheduler(): CommitScheduler {
       if (log.roundsInFlight >= PIPELINE_DEPTH) continue;
       dirty.delete(log);
       const round = log.takeRound();
+      // A round takes at most limits.roundBytesMax; what it left waits for the next one.
+      if (log.queue.length > 0) dirty.add(log);
       if (round === null) continue;
       started = true;
       const done: Promise<void> = log.writeRound(round).finally(() => {

@@ -11,6 +11,7 @@ import { createNodeIo } from '../io/io.js';
 import { createReadCache, type ReadCache } from '../log/cache.js';
 import { Log, type LogConfig } from '../log/log.js';
 import type { Logger } from '../log/open.js';
+import { encodedBytes } from '../log/round.js';
 import { createSealer } from '../log/sealer.js';
 import { isErased } from '../log/state.js';
 import type { AppendEvent, AppendResult, ReadQuery, ReadResult } from '../types.js';
@@ -176,8 +177,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     system = false,
   ): Promise<AppendResult[]> {
     const checked = checkAppend(events, config, system);
+    const bytes = encodedBytes(checked);
     return new Promise((resolve, reject) => {
-      log.queue.push({ events: checked, resolve, reject });
+      log.queue.push({ events: checked, bytes, resolve, reject });
       scheduler.touch(log);
     });
   }

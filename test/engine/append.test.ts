@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventJson } from '../../engine/format/event_json.js';
 import { type AppendEvent, isStoreError } from '../../engine/index.js';
+import { limits } from '../../engine/limits.js';
 import { ev, payloadOf } from '../helpers/events.js';
 import { openTiny } from '../helpers/store.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -173,6 +174,28 @@ describe('append', () => {
     assert.equal(store.stats('default').totalEvents, 64);
     assert.ok(after.fsyncs - before.fsyncs < 64, `fsyncs: ${after.fsyncs - before.fsyncs}`);
     assert.ok(after.writes - before.writes < 64);
+  });
+
+  it('splits a queue past limits.roundBytesMax into rounds, in order, each batch whole', async (t) => {
+    const store = await openTiny(tmpDir(), { segmentBytesMax: 64 << 20, fsync: 'never' });
+    t.after(() => store.close());
+    // Four batches of about 0.4 MiB each, queued in one turn: more than one round's worth.
+    const text = 'x'.repeat(400);
+    const batch = (b: number) =>
+      Array.from({ length: 1000 }, (_, i) => ev('a.b', `e${i % 7}`, { b, i, text }));
+    const results = await Promise.all([0, 1, 2, 3].map((b) => store.append('default', batch(b))));
+    assert.ok(store.counters().writes >= 2, `writes: ${store.counters().writes}`);
+    // Positions follow arrival order and each batch holds consecutive positions.
+    results.forEach((rs, b) => {
+      assert.equal(rs[0]!.position, b * 1000 + 1);
+      assert.equal(rs[999]!.position, b * 1000 + 1000);
+    });
+    const read = store.read('default', { limit: 10_000 }).events.map(payloadOf);
+    assert.deepEqual(
+      read.map((p) => [(p as { b: number }).b, (p as { i: number }).i]),
+      [0, 1, 2, 3].flatMap((b) => Array.from({ length: 1000 }, (_, i) => [b, i])),
+    );
+    assert.equal(limits.roundBytesMax < 4 * 1000 * 400, true, 'the queue was over one round');
   });
 
   for (const fsync of ['interval', 'never'] as const) {
