@@ -3,6 +3,7 @@
 // them back if its append fails), so the next round is checked against them and can be
 // prepared and written while the previous one waits for its write or fsync. When nothing is
 // in flight the claims are dropped: the committed state says the same.
+import type { RecordInput } from '../format/record.js';
 import type { DuplicateSource, RoundContext } from './round.js';
 
 /** What the committed log answers for a round. */
@@ -43,6 +44,19 @@ export class PendingState implements RoundContext {
   claimed(lastPosition: number, lastTimestampUs: number): void {
     this.position = lastPosition;
     this.timestamp = lastTimestampUs;
+  }
+
+  /**
+   * A round settled: its client ids are now found in the committed log (or the round failed,
+   * and a reset follows). Under steady load the pipeline may never drain, so without this the
+   * claimed ids, and the events they point to, would pile up until it did. Versions need no
+   * such care: there is one claim per entity at most.
+   */
+  settled(records: readonly RecordInput[]): void {
+    if (this.ids.size === 0) return;
+    for (const record of records) {
+      if (record.clientId && this.ids.get(record.id) === record) this.ids.delete(record.id);
+    }
   }
 
   /** Forgets every claim: nothing is in flight, or what was in flight failed. */

@@ -97,6 +97,7 @@ export class RoundWriter {
         }
       }
     } finally {
+      this.pending.settled(round.records);
       if (--this.prepared === 0) this.pending.reset();
       giveRoundBuffer(round.slab);
       settle();
@@ -257,7 +258,6 @@ export class RoundWriter {
       next.active = new ActiveIndex(nextPosition, sealed.count);
       io.fsyncDir(this.log.dir);
       this.prealloc = new Preallocator(io, next.fd, 0, this.config.preallocateBytes ?? 0);
-      this.prealloc.writing(0);
       this.log.segments.push(next);
       this.writtenBytes = 0;
       this.unsynced = false;

@@ -3,8 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventJson } from '../../engine/format/event_json.js';
+import type { RecordInput } from '../../engine/format/record.js';
 import { type AppendEvent, isStoreError } from '../../engine/index.js';
 import { limits } from '../../engine/limits.js';
+import { PendingState } from '../../engine/log/pending.js';
 import { ev, payloadOf } from '../helpers/events.js';
 import { openTiny } from '../helpers/store.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -232,5 +234,28 @@ describe('append', () => {
     await assert.rejects(store.append('default', [ev('a.b', 'e')]), (e) =>
       isStoreError(e, 'STORE_CLOSED'),
     );
+  });
+});
+
+describe('claims of rounds in flight', () => {
+  it('drops a settled round client ids even while other rounds keep the pipeline busy', () => {
+    const committed = {
+      lastPosition: 0,
+      lastTimestampUs: 0,
+      entityVersion: () => 0,
+      findById: () => null,
+    };
+    const pending = new PendingState(committed);
+    const record = (id: string) => ({ id, clientId: true, entityId: 'e' }) as RecordInput;
+    const [a, b] = [record('a'), record('b')];
+    pending.ids.set('a', a);
+    pending.ids.set('b', b);
+    pending.settled([a, record('generated')]);
+    assert.deepEqual([...pending.ids.keys()], ['b'], 'the other round still claims its id');
+    // A claim that another record took over is left alone.
+    pending.settled([record('b')]);
+    assert.deepEqual([...pending.ids.keys()], ['b']);
+    pending.settled([b]);
+    assert.equal(pending.ids.size, 0);
   });
 });
