@@ -10,6 +10,9 @@ import type { Tracing } from '../tracing.js';
 import { readBody } from './body.js';
 import { type Exchange, sendError } from './reply.js';
 
+/** For requests without a body: nothing to give back. */
+const noRelease = (): void => {};
+
 export interface RequestInfo {
   query: string;
   params: string[];
@@ -167,7 +170,8 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
         );
       }
     };
-    const run = (caller: Caller, body: Buffer | null): void => {
+    /** `release` gives the body's memory back once the handler has settled (body.ts). */
+    const run = (caller: Caller, body: Buffer | null, release: () => void): void => {
       tenant = caller.tenantId;
       if (ex.span !== undefined) {
         ex.span.setAttribute('allsource.tenant', tenant);
@@ -175,17 +179,25 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
       }
       try {
         const result = handler(ex, info, caller, body);
-        if (result instanceof Promise) result.catch(fail).finally(finish);
-        else finish();
+        if (result instanceof Promise) {
+          result.catch(fail).finally(() => {
+            release();
+            finish();
+          });
+        } else {
+          release();
+          finish();
+        }
       } catch (error) {
+        release();
         fail(error);
       }
     };
     try {
       const caller = callerFor(path, options, info, ex);
       if (!options.body) {
-        if (caller instanceof Promise) caller.then((c) => run(c, null), fail);
-        else run(caller, null);
+        if (caller instanceof Promise) caller.then((c) => run(c, null, noRelease), fail);
+        else run(caller, null, noRelease);
         return;
       }
       if (!isJson(info.contentType)) {
@@ -199,9 +211,9 @@ export function route(path: RequestPath, options: RouteOptions, handler: Handler
       readBody(
         res,
         path.bodyBytesMax,
-        (body) => {
-          if (caller instanceof Promise) caller.then((c) => run(c, body), fail);
-          else run(caller, body);
+        (body, release) => {
+          if (caller instanceof Promise) caller.then((c) => run(c, body, release), fail);
+          else run(caller, body, release);
         },
         (error) => {
           sendError(ex, error, [['connection', 'close']]);
