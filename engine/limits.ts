@@ -82,6 +82,8 @@ export const limits = {
   preallocateBytesMin: 64 * KiB,
   /** Zeroing starts once the active segment holds this much (capped at preallocateBytes). */
   preallocateAfterBytes: 256 * KiB,
+  /** ...and only while its writes average at most this many bytes (rounds of single events). */
+  preallocateWriteBytesAverageMax: 64 * KiB,
   preallocateWriteBytes: 1 * MiB,
   /** fsync = interval: milliseconds between syncs. */
   fsyncIntervalMsDefault: 100,

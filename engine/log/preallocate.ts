@@ -10,7 +10,10 @@
 //
 // A log that writes little zeroes little: zeroing starts once the segment holds
 // limits.preallocateAfterBytes, and each extension doubles the one before, from
-// limits.preallocateBytesMin up to the store's preallocateBytes.
+// limits.preallocateBytesMin up to the store's preallocateBytes. A log whose writes average
+// more than limits.preallocateWriteBytesAverageMax is not zeroed at all: with 0.5-1 MiB rounds
+// of batch ingest the zeros cost more disk time than the journal commits they saved (2,629
+// against 2,495 requests/s of 100 events without and with them, three by-hand pairs).
 import type { Io } from '../io/io.js';
 import { limits } from '../limits.js';
 
@@ -25,6 +28,8 @@ export class Preallocator {
   private next: number;
   /** Bytes the segment must hold before zeroing starts. */
   private readonly after: number;
+  /** Moving average of the data writes' sizes (over about the last eight); -1 before any. */
+  private averageWrite = -1;
 
   constructor(
     private readonly io: Io,
@@ -48,14 +53,20 @@ export class Preallocator {
   }
 
   /**
-   * Data is about to be written up to `written` (call it before the write is issued, after
-   * mustWait): when less than half an extension of zeros is left ahead, starts writing the
+   * `bytes` of data are about to be written, up to `written` (call it before the write is
+   * issued, after mustWait): when less than half an extension of zeros is left ahead, and the
+   * log's writes are small on average, starts writing the
    * next extension past everything issued (on the thread pool, then fdatasync, so that the
    * appends' own fdatasyncs find the size already committed).
    */
-  writing(written: number): void {
+  writing(written: number, bytes: number): void {
     if (written > this.end) this.end = written;
+    this.averageWrite =
+      this.averageWrite < 0 ? bytes : this.averageWrite + (bytes - this.averageWrite) / 8;
     if (this.next === 0 || this.extending !== null || this.end - written >= this.next / 2) return;
+    // Large writes make the journal's share of an fdatasync small, and the zeros would double
+    // the bytes written: a log whose rounds are large grows its file as it goes.
+    if (this.averageWrite > limits.preallocateWriteBytesAverageMax) return;
     // A log that has written little so far (a quiet tenant) is left to grow its file: zeroing
     // costs an fsync of its own, and a thousand quiet tenants would pay a thousand of them.
     if (written < this.after) return;

@@ -218,7 +218,7 @@ export class RoundWriter {
   private async writePiece(segment: Segment, bytes: Buffer, at: number): Promise<void> {
     if (bytes.length === 0) return;
     if (this.prealloc.mustWait(at, bytes.length)) await this.prealloc.settle();
-    this.prealloc.writing(at + bytes.length);
+    this.prealloc.writing(at + bytes.length, bytes.length);
     await this.config.io.writeAt(segment.fd, bytes, at);
     this.log.counters.writes++;
     this.log.counters.bytesWritten += bytes.length;
