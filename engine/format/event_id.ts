@@ -68,13 +68,6 @@ export function writePositionId(target: Buffer, at: number, position: number): v
   for (let b = 4; b < 10; b++) hexByte(target, at + 16 + 2 * b, pool[r + b]!);
 }
 
-const scratch = Buffer.alloc(POSITION_ID_BYTES);
-
-export function positionId(position: number): string {
-  writePositionId(scratch, 0, position);
-  return scratch.toString('latin1');
-}
-
 /** The position a generated id carries, or null when the id cannot be one. */
 export function positionFromId(id: string): number | null {
   if (id.length !== 36 || !SHAPE.test(id)) return null;

@@ -146,7 +146,8 @@ export function writeEventJson(view: EventView, tenant: Buffer, out: Buffer, at:
 let lastTenantJson = '';
 let lastTenant = Buffer.alloc(0);
 
-function tenantBytes(tenantJson: string): Buffer {
+/** The bytes of a tenant id already JSON-escaped; the last one asked is kept. */
+export function tenantBytes(tenantJson: string): Buffer {
   if (tenantJson !== lastTenantJson) {
     lastTenant = Buffer.from(tenantJson);
     lastTenantJson = tenantJson;

@@ -88,71 +88,76 @@ function orderByHash(hashes: Uint32Array): Uint32Array {
   return order;
 }
 
-/** Relative positions of key slot `s`, oldest first. */
-function positionsOf(chains: KeyChains, s: number, relPositions: ArrayLike<number>): number[] {
+/** Records per key slot, one walk of each chain (1 each for a kind without chains). */
+function chainCounts(chains: KeyChains): Uint32Array {
   const { previous } = chains;
-  if (previous === null) return [chains.lasts[s]!];
-  const out: number[] = [];
-  for (let i = chains.lasts[s]!; i !== -1; i = previous[i]!) out.push(relPositions[i]!);
-  return out.reverse();
+  const counts = new Uint32Array(chains.keys.length);
+  for (let s = 0; s < counts.length; s++) {
+    let n = 0;
+    if (previous === null) n = 1;
+    else for (let i = chains.lasts[s]!; i !== -1; i = previous[i]!) n++;
+    counts[s] = n;
+  }
+  return counts;
 }
 
-function chainLength(chains: KeyChains, s: number): number {
+/**
+ * Writes (hash, relative position) pairs of key slot `s`, oldest first, so that they end at
+ * word `end`: the chain is walked from its newest record, back to front.
+ */
+function writeChain(
+  out: Uint32Array,
+  end: number,
+  hash: number,
+  chains: KeyChains,
+  s: number,
+  relPositions: ArrayLike<number>,
+): void {
   const { previous } = chains;
-  if (previous === null) return 1;
-  let n = 0;
-  for (let i = chains.lasts[s]!; i !== -1; i = previous[i]!) n++;
-  return n;
-}
-
-function sectionEntries(chains: KeyChains): number {
-  if (chains.previous === null) return chains.keys.length;
-  let n = 0;
-  for (let s = 0; s < chains.keys.length; s++) n += chainLength(chains, s);
-  return n;
+  if (previous === null) {
+    out[end - 2] = hash;
+    out[end - 1] = chains.lasts[s]!;
+    return;
+  }
+  let w = end;
+  for (let i = chains.lasts[s]!; i !== -1; i = previous[i]!) {
+    w -= 2;
+    out[w] = hash;
+    out[w + 1] = relPositions[i]!;
+  }
 }
 
 /**
  * Writes a key section as (hash, relative position) pairs in host order into `out` from word
- * `at`, sorted by hash then position; returns the word after it. Each chain is walked from its
- * newest record and written back to front, so no per-key list is built; keys whose hashes
- * collide share a run and have their positions merged.
+ * `at`, sorted by hash then position; returns the word after it. No per-key list is built;
+ * keys whose hashes collide share a run, sorted by position once written.
  */
 function writeKeySection(
   out: Uint32Array,
   at: number,
   chains: KeyChains,
+  counts: Uint32Array,
   relPositions: ArrayLike<number>,
 ): number {
   const k = chains.keys.length;
   const hashes = new Uint32Array(k);
   for (let s = 0; s < k; s++) hashes[s] = hashString32(chains.keys[s]!);
   const order = orderByHash(hashes);
-  const { previous } = chains;
   for (let j = 0; j < k; ) {
     const hash = hashes[order[j]!]!;
-    let end = j + 1;
-    while (end < k && hashes[order[end]!] === hash) end++;
-    if (end - j === 1 && previous !== null) {
-      const slot = order[j]!;
-      at += 2 * chainLength(chains, slot);
-      let w = at;
-      for (let i = chains.lasts[slot]!; i !== -1; i = previous[i]!) {
-        w -= 2;
-        out[w] = hash;
-        out[w + 1] = relPositions[i]!;
-      }
-    } else {
-      let merged: number[] = [];
-      for (let m = j; m < end; m++)
-        merged = merged.concat(positionsOf(chains, order[m]!, relPositions));
-      merged.sort((a, b) => a - b);
-      for (const position of merged) {
-        out[at++] = hash;
-        out[at++] = position;
-      }
+    const start = at;
+    const first = j;
+    for (; j < k && hashes[order[j]!] === hash; j++) {
+      at += 2 * counts[order[j]!]!;
+      writeChain(out, at, hash, chains, order[j]!, relPositions);
     }
-    j = end;
+    if (j - first > 1) {
+      // Colliding keys: their chains lie one after another; put the positions in order.
+      const positions: number[] = [];
+      for (let w = start + 1; w < at; w += 2) positions.push(out[w]!);
+      positions.sort((a, b) => a - b);
+      for (let p = 0; p < positions.length; p++) out[start + 2 * p + 1] = positions[p]!;
+    }
   }
   return at;
 }
@@ -168,7 +173,8 @@ export function encodeSegmentIndex(
 ): Buffer {
   const n = source.count;
   const keySections = [source.entities, source.types, source.ids];
-  const sizes = [n, n, ...keySections.map(sectionEntries)];
+  const counts = keySections.map(chainCounts);
+  const sizes = [n, n, ...counts.map((c) => c.reduce((sum, x) => sum + x, 0))];
   const tableEnd = HEADER_BYTES + SECTION_COUNT * SECTION_BYTES;
   const total = tableEnd + sizes.reduce((s, x) => s + x * ENTRY_BYTES, 0);
   const buf = allocate(total);
@@ -217,7 +223,9 @@ export function encodeSegmentIndex(
     words[w] = low;
     words[w + 1] = (t - low) / 2 ** 32;
   }
-  for (const chains of keySections) w = writeKeySection(words, w, chains, relPositions);
+  for (let k = 0; k < keySections.length; k++) {
+    w = writeKeySection(words, w, keySections[k]!, counts[k]!, relPositions);
+  }
   if (w !== words.length) throw new Error('assertion failed: index sections length mismatch');
   if (!HOST_LITTLE_ENDIAN) buf.subarray(tableEnd).swap32();
   buf.writeUInt32LE(hash32(buf.subarray(8)), 4);

@@ -125,7 +125,7 @@ export class ActiveIndex {
     return out.reverse();
   }
 
-  /** The index as encodeSegmentIndex takes it, for encoding on this thread. */
+  /** The index as encodeSegmentIndex takes it. */
   source(): IndexSource {
     const a = this.arrays;
     return {
@@ -146,30 +146,11 @@ export class ActiveIndex {
   }
 
   /**
-   * What the sealing worker needs. The per-record arrays are shared, not copied: the segment
-   * takes no more appends, so nothing writes them while the worker reads. Only the keys (and
-   * the small per-key arrays) are copied.
+   * What the sealing worker needs: the per-record arrays are shared, not copied, and the
+   * segment takes no more appends, so nothing writes them while the worker reads.
    */
   sealTask(indexPath: string): SealTask {
-    const n = this.count;
-    const a = this.arrays;
-    return {
-      indexPath,
-      basePosition: this.basePosition,
-      count: n,
-      logBytes: this.logBytes,
-      relPositions: a.relPositions.subarray(0, n),
-      offsets: a.offsets.subarray(0, n),
-      timestamps: a.timestamps.subarray(0, n),
-      previousForEntity: a.previousForEntity.subarray(0, n),
-      previousForType: a.previousForType.subarray(0, n),
-      entityKeys: this.entitySlots.keys,
-      entityLasts: this.entitySlots.lasts.slice(0, this.entitySlots.keys.length),
-      typeKeys: this.typeSlots.keys,
-      typeLasts: this.typeSlots.lasts.slice(0, this.typeSlots.keys.length),
-      idKeys: Array.from(this.ids.keys()),
-      idPositions: Array.from(this.ids.values()),
-    };
+    return { indexPath, source: this.source() };
   }
 
   /**

@@ -10,7 +10,13 @@
 // it and the rest (events appended since) from the segments. Runs live in the shared read cache,
 // counted in bytes and evicted like any chunk, so memory stays within the cache budget. They are
 // dropped when compaction rewrites the log, and erased entities never use one.
-import { eventJsonLength, eventsJson, jsonArray, writeEventJson } from '../format/event_json.js';
+import {
+  eventJsonLength,
+  eventsJson,
+  jsonArray,
+  tenantBytes,
+  writeEventJson,
+} from '../format/event_json.js';
 import { EventView } from '../format/event_view.js';
 import { limits } from '../limits.js';
 import type { CacheEntry, ReadCache } from './cache.js';
@@ -101,7 +107,7 @@ export class EntityRuns {
   /** The run's wire JSON for `tenantJson` (the tenant id, JSON-escaped), built once. */
   withJson(run: EntityRun, tenantJson: string): RunJson {
     if (run.json !== null && run.json.tenantJson === tenantJson) return run.json;
-    const tenant = Buffer.from(tenantJson);
+    const tenant = tenantBytes(tenantJson);
     const views = Array.from({ length: run.count }, (_, i) => runView(run, i));
     const starts = new Uint32Array(run.count + 1);
     let total = 0;

@@ -109,10 +109,14 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
   const accepted: Accepted[] = [];
   const records: RecordInput[] = [];
   let position = ctx.lastPosition + 1;
+  /** Bytes of the records: the accepted appends' own count (PendingAppend.bytes), less retries. */
+  let total = 0;
   for (const append of queue) {
     const firstRecord = records.length;
     const results: AppendResult[] = new Array(append.events.length);
     let failure: StoreError | null = null;
+    /** Bytes of this append's events that are retries: they write no record. */
+    let duplicateBytes = 0;
     undo.length = 0;
     for (let e = 0; e < append.events.length; e++) {
       const event = append.events[e]!;
@@ -124,6 +128,7 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
         }
         if (duplicate !== null) {
           results[e] = duplicate;
+          duplicateBytes += recordLength(event);
           continue;
         }
       }
@@ -167,19 +172,20 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
       if (record.clientId) ctx.ids.set(record.id, record);
     }
     accepted.push({ append, results, firstRecord });
+    total += append.bytes - duplicateBytes;
   }
   if (accepted.length === 0) return null;
   ctx.claimed(position - 1, timestampUs);
   const offsets = new Array<number>(records.length + 1);
-  let total = 0;
-  for (let j = 0; j < records.length; j++) {
-    offsets[j] = total;
-    total += recordLength(records[j]!);
-  }
-  offsets[records.length] = total;
   const { buf, slab } = takeRoundBuffer(total);
   // Encoding gives generated ids their text, so results are made after it.
-  for (let j = 0; j < records.length; j++) writeRecord(buf, offsets[j]!, records[j]!);
+  let at = 0;
+  for (let j = 0; j < records.length; j++) {
+    offsets[j] = at;
+    at += writeRecord(buf, at, records[j]!);
+  }
+  if (at !== total) throw new Error('assertion failed: round length mismatch');
+  offsets[records.length] = at;
   for (let a = 0; a < accepted.length; a++) {
     const results = accepted[a]!.results;
     const end = a + 1 < accepted.length ? accepted[a + 1]!.firstRecord : records.length;

@@ -5,9 +5,9 @@
 import path from 'node:path';
 import { encodeCheckpoint } from '../format/checkpoint.js';
 import { CHECKPOINT_NAME } from '../format/names.js';
+import { encodeSegmentIndex } from '../format/segment_index.js';
 import type { Io } from '../io/io.js';
 import type { Log } from '../log/log.js';
-import { encodeSealTask } from '../log/seal_worker.js';
 
 /** One file of a capture: `bytes` of `source` on disk, or `data` held in memory. */
 export interface CapturedFile {
@@ -52,7 +52,7 @@ export function captureLog(
     files.push(
       index === null
         ? { path: rel(segment.indexPath), bytes: -1, source: segment.indexPath, data: null }
-        : indexFile(rel(segment.indexPath), encodeSealTask(index.sealTask(segment.indexPath))),
+        : indexFile(rel(segment.indexPath), encodeSegmentIndex(index.source())),
     );
   }
   const checkpoint = encodeCheckpoint({ ...log.totals });

@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url';
 import xxhash from 'xxhash-wasm';
 import { decodeCheckpoint, encodeCheckpoint } from '../../engine/format/checkpoint.js';
 import { hash32, hashString32, initChecksum } from '../../engine/format/checksum.js';
-import { positionFromId, positionId } from '../../engine/format/event_id.js';
+import {
+  POSITION_ID_BYTES,
+  positionFromId,
+  writePositionId,
+} from '../../engine/format/event_id.js';
 import { eventJson } from '../../engine/format/event_json.js';
 import { EventView } from '../../engine/format/event_view.js';
 import {
@@ -86,6 +90,13 @@ function golden(name: string, bytes: Buffer): Buffer {
   const file = `${fixtures}${name}`;
   if (update) fs.writeFileSync(file, bytes);
   return fs.readFileSync(file);
+}
+
+/** A generated id as the record encoder writes it. */
+function positionId(position: number): string {
+  const bytes = Buffer.alloc(POSITION_ID_BYTES);
+  writePositionId(bytes, 0, position);
+  return bytes.toString('latin1');
 }
 
 describe('on-disk formats', () => {
