@@ -56,6 +56,12 @@ export const limits = {
    * rest wait for the next round, which is encoded while this one is written (log.ts).
    */
   roundBytesMax: 1 * MiB,
+  /**
+   * An append's client id is recognised as a retry when the event it repeats is among the
+   * log's last this many events (or in flight). Checking further back would cost a search of
+   * every segment per new id. Configurable: StoreOptions.idempotencyWindowEvents.
+   */
+  idempotencyWindowEventsDefault: 1_000_000,
   /** Rounds are encoded into reused slabs, powers of two from this size... */
   roundSlabMinBytes: 1 * MiB,
   /** ...of which the process keeps at most this many bytes idle between rounds. */

@@ -24,6 +24,7 @@ export interface ServerConfig {
   cacheBytes: number;
   preallocateBytes: number;
   entityRuns: boolean;
+  idempotencyWindowEvents: number;
   payloadBytesMax: number;
   metadataBytesMax: number;
   batchEventsMax: number;
@@ -239,6 +240,17 @@ export const SETTINGS: Setting[] = [
     default: true,
     about:
       'Keep whole entity histories in the read cache, so that repeated reads of an entity walk one buffer.',
+  },
+  {
+    section: 'storage',
+    key: 'idempotency_window_events',
+    field: 'idempotencyWindowEvents',
+    type: 'int',
+    default: limits.idempotencyWindowEventsDefault,
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    about:
+      "An event's client id is recognised as a retry when the event it repeats is among the tenant's last this many events.",
   },
   {
     section: 'storage',

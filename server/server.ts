@@ -90,6 +90,7 @@ export async function startServer(
     cacheBytes: config.cacheBytes,
     preallocateBytes: config.preallocateBytes,
     entityRuns: config.entityRuns,
+    idempotencyWindowEvents: config.idempotencyWindowEvents,
     payloadBytesMax: config.payloadBytesMax,
     metadataBytesMax: config.metadataBytesMax,
     batchEventsMax: config.batchEventsMax,

@@ -2,7 +2,6 @@ import type { StoreError } from '../errors.js';
 import { hashString32 } from '../format/checksum.js';
 import { positionFromId } from '../format/event_id.js';
 import type { EventView } from '../format/event_view.js';
-import { IndexKind } from '../format/segment_index.js';
 import type { Io } from '../io/io.js';
 import { limits } from '../limits.js';
 import type { FsyncPolicy } from '../types.js';
@@ -11,7 +10,14 @@ import { EntityRuns } from './entity_runs.js';
 import { type Logger, openLogDir } from './open.js';
 import { type PendingAppend, type PreparedRound, recordStart } from './round.js';
 import type { Sealer } from './sealer.js';
-import { dropSegmentCache, indexView, lowerBoundRel, readRecord, type Segment } from './segment.js';
+import {
+  dropSegmentCache,
+  idCandidates,
+  indexView,
+  lowerBoundRel,
+  readRecord,
+  type Segment,
+} from './segment.js';
 import { applyEvent, type LogTotals } from './state.js';
 import { RoundWriter } from './writer.js';
 
@@ -26,6 +32,8 @@ export interface LogConfig {
   preallocateBytes?: number;
   /** Whether reads keep entity runs (entity_runs.ts); off, every read uses the segments. */
   entityRuns?: boolean;
+  /** Events back from the newest that an append's client id is checked against (retries). */
+  idempotencyWindowEvents?: number;
   observeFsync?: ((seconds: number) => void) | undefined;
 }
 
@@ -59,6 +67,9 @@ export class Log {
   private readonly writer: RoundWriter;
   private closed = false;
 
+  /** See findRetry. */
+  private readonly idempotencyWindow: number;
+
   private constructor(
     private readonly config: LogConfig,
     dir: string,
@@ -70,6 +81,8 @@ export class Log {
     this.truncations = opened.truncations;
     this.writer = new RoundWriter(this, config);
     this.runs = new EntityRuns(config.cache, config.entityRuns ?? true);
+    this.idempotencyWindow =
+      config.idempotencyWindowEvents ?? limits.idempotencyWindowEventsDefault;
   }
 
   static async open(config: LogConfig, dir: string): Promise<Log> {
@@ -128,10 +141,13 @@ export class Log {
     return readRecord(segment, view, i, this.config);
   }
 
-  /** The committed event with this id: by the position a generated id carries, else by index. */
-  findById(id: string): EventView | null {
+  /**
+   * The committed event with this id: by the position a generated id carries, else through
+   * the segments' client-id sections, newest first, among events after position `after`.
+   */
+  findById(id: string, after = 0): EventView | null {
     const position = positionFromId(id);
-    if (position !== null) {
+    if (position !== null && position > after) {
       const found = this.readPosition(position);
       if (found !== null && found.id === id) return found;
     }
@@ -139,15 +155,25 @@ export class Log {
     for (let s = this.segments.length - 1; s >= 0; s--) {
       const segment = this.segments[s]!;
       if (segment.count === 0) continue;
-      const view = indexView(segment, this.config);
-      for (const rel of view.candidates(IndexKind.Ids, id, hash)) {
+      if (segment.lastPosition <= after) break;
+      for (const rel of idCandidates(segment, this.config, id, hash)) {
+        const view = indexView(segment, this.config);
         const i = lowerBoundRel(view, rel);
         if (i >= view.count || view.relPosition(i) !== rel) continue;
         const record = readRecord(segment, view, i, this.config);
-        if (record.id === id) return record;
+        if (record.id === id && record.position > after) return record;
       }
     }
     return null;
+  }
+
+  /**
+   * The event an append with this client id would repeat: the same search, bounded to the
+   * idempotency window (the last `idempotencyWindowEvents` events). Without a bound every
+   * append of a new id searched every segment of the log, and slowed as the log grew.
+   */
+  findRetry(id: string): EventView | null {
+    return this.findById(id, this.lastPosition - this.idempotencyWindow);
   }
 
   /** Seals the active segment now if it holds events (see RoundWriter.rollNow). */

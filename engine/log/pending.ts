@@ -11,7 +11,8 @@ export interface CommittedState {
   readonly lastPosition: number;
   readonly lastTimestampUs: number;
   entityVersion(entityId: string): number;
-  findById(id: string): DuplicateSource | null;
+  /** The committed event a new append with this client id repeats (within the window). */
+  findRetry(id: string): DuplicateSource | null;
 }
 
 export class PendingState implements RoundContext {
@@ -37,7 +38,7 @@ export class PendingState implements RoundContext {
   }
 
   findById(id: string): DuplicateSource | null {
-    return this.ids.get(id) ?? this.committed.findById(id);
+    return this.ids.get(id) ?? this.committed.findRetry(id);
   }
 
   /** Takes in where a newly prepared round leaves the log. */

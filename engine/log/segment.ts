@@ -8,7 +8,9 @@ import { checkRecord, recordPosition } from '../format/record.js';
 import {
   decodeSegmentIndex,
   encodeSegmentIndex,
+  IndexKind,
   type KeyKind,
+  keySectionCount,
   lookupKey,
   type SealedIndex,
   sealedOffset,
@@ -44,6 +46,11 @@ interface CachedIndex extends CacheEntry {
   index: SealedIndex;
 }
 
+/** A sealed segment's client-id section alone: (hash, relative position) pairs, by hash. */
+interface CachedIds extends CacheEntry {
+  pairs: Uint32Array;
+}
+
 export interface Segment {
   readonly dir: string;
   readonly basePosition: number;
@@ -60,6 +67,7 @@ export interface Segment {
   /** Set while the segment takes appends; null once sealed. */
   active: ActiveIndex | null;
   cachedIndex: CachedIndex | null;
+  cachedIds: CachedIds | null;
   readonly chunks: Map<number, Chunk>;
 }
 
@@ -77,6 +85,7 @@ export function newSegment(dir: string, basePosition: number, fd: number): Segme
     lastTimestampUs: 0,
     active: null,
     cachedIndex: null,
+    cachedIds: null,
     chunks: new Map(),
   };
 }
@@ -146,6 +155,58 @@ export function sealedIndexOf(segment: Segment, ctx: SegmentContext): SealedInde
   segment.cachedIndex = entry;
   ctx.cache.add(entry);
   return decoded;
+}
+
+/**
+ * Relative positions that may hold the client id with this hash. A sealed segment answers from
+ * its id section, copied out of the index file and cached on its own: a search for an id goes
+ * through every segment it may be in, and a whole index per segment (tens of bytes per record
+ * against eight per client id) would crowd the read cache until every search read files.
+ */
+export function idCandidates(
+  segment: Segment,
+  ctx: SegmentContext,
+  id: string,
+  hash: number,
+): readonly number[] {
+  const active = segment.active;
+  if (active !== null) {
+    const rel = active.ids.get(id);
+    return rel === undefined ? EMPTY : [rel];
+  }
+  let cached = segment.cachedIds;
+  if (cached === null) {
+    const index = sealedIndexOf(segment, ctx);
+    const n = keySectionCount(index, IndexKind.Ids);
+    const base = index.sections[IndexKind.Ids]!;
+    const pairs = new Uint32Array(n * 2);
+    for (let k = 0; k < n * 2; k++) pairs[k] = index.buf.readUInt32LE(base + k * 4);
+    cached = {
+      pairs,
+      bytes: pairs.byteLength,
+      referenced: true,
+      slot: -1,
+      evict: () => {
+        segment.cachedIds = null;
+      },
+    };
+    segment.cachedIds = cached;
+    ctx.cache.add(cached);
+  } else {
+    cached.referenced = true;
+  }
+  const pairs = cached.pairs;
+  let lo = 0;
+  let hi = pairs.length / 2;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pairs[mid * 2]! < hash) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo * 2 >= pairs.length || pairs[lo * 2] !== hash) return EMPTY;
+  const out: number[] = [];
+  for (let k = lo * 2; k < pairs.length && pairs[k] === hash; k += 2) out.push(pairs[k + 1]!);
+  return out;
 }
 
 /** Read access to a segment's index, whichever state it is in. */
@@ -279,5 +340,9 @@ export function dropSegmentCache(segment: Segment, cache: ReadCache): void {
   if (segment.cachedIndex !== null) {
     cache.remove(segment.cachedIndex);
     segment.cachedIndex = null;
+  }
+  if (segment.cachedIds !== null) {
+    cache.remove(segment.cachedIds);
+    segment.cachedIds = null;
   }
 }

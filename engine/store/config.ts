@@ -22,6 +22,11 @@ export interface StoreOptions {
   preallocateBytes?: number;
   /** Keep whole entity histories in the read cache for repeated reads (default true). */
   entityRuns?: boolean;
+  /**
+   * A client id is recognised as a retry when the event it repeats is among the tenant's last
+   * this many events (default limits.idempotencyWindowEventsDefault).
+   */
+  idempotencyWindowEvents?: number;
   payloadBytesMax?: number;
   metadataBytesMax?: number;
   batchEventsMax?: number;
@@ -50,6 +55,7 @@ export interface StoreConfig extends ValidationLimits {
   /** Effective: 0 unless fsync = always. */
   preallocateBytes: number;
   entityRuns: boolean;
+  idempotencyWindowEvents: number;
   retention: RetentionPolicy;
   compactionIntervalMs: number;
   compactionBytesPerSec: number;
@@ -64,6 +70,8 @@ export function resolveConfig(options: StoreOptions): StoreConfig {
     cacheBytes: options.cacheBytes ?? limits.cacheBytesDefault,
     preallocateBytes: options.preallocateBytes ?? limits.preallocateBytesDefault,
     entityRuns: options.entityRuns ?? true,
+    idempotencyWindowEvents:
+      options.idempotencyWindowEvents ?? limits.idempotencyWindowEventsDefault,
     payloadBytesMax: options.payloadBytesMax ?? limits.payloadBytesMaxDefault,
     metadataBytesMax: options.metadataBytesMax ?? limits.metadataBytesMaxDefault,
     batchEventsMax: options.batchEventsMax ?? limits.batchEventsMaxDefault,
@@ -97,6 +105,11 @@ export function resolveConfig(options: StoreOptions): StoreConfig {
   }
   if (!(Number.isSafeInteger(config.compactionBytesPerSec) && config.compactionBytesPerSec >= 0)) {
     bad('compactionBytesPerSec must be a whole number >= 0');
+  }
+  if (
+    !(Number.isSafeInteger(config.idempotencyWindowEvents) && config.idempotencyWindowEvents >= 1)
+  ) {
+    bad('idempotencyWindowEvents must be a whole number >= 1');
   }
   if (!(Number.isSafeInteger(config.preallocateBytes) && config.preallocateBytes >= 0)) {
     bad('preallocateBytes must be a whole number >= 0');

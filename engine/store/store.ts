@@ -70,6 +70,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     segmentBytesMax: config.segmentBytesMax,
     preallocateBytes: config.preallocateBytes,
     entityRuns: config.entityRuns,
+    idempotencyWindowEvents: config.idempotencyWindowEvents,
     observeFsync: options.observeFsync,
   };
   const tenantsDir = path.join(config.dataDir, TENANTS_DIR);

@@ -243,7 +243,7 @@ describe('claims of rounds in flight', () => {
       lastPosition: 0,
       lastTimestampUs: 0,
       entityVersion: () => 0,
-      findById: () => null,
+      findRetry: () => null,
     };
     const pending = new PendingState(committed);
     const record = (id: string) => ({ id, clientId: true, entityId: 'e' }) as RecordInput;

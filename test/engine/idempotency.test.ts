@@ -1,0 +1,95 @@
+// The idempotency window: a client id is recognised as a retry when the event it repeats is
+// among the log's last `idempotencyWindowEvents` events, and the search for a new id reads only
+// the segments of that window, however long the log grows.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createNodeIo, type Io, type Store } from '../../engine/index.js';
+import { ev } from '../helpers/events.js';
+import { openTiny } from '../helpers/store.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+/** A file system that counts the index files read whole (a sealed segment's index loads). */
+function countingIo(): { io: Io; indexReads: { count: number } } {
+  const inner = createNodeIo();
+  const indexReads = { count: 0 };
+  const io: Io = {
+    ...inner,
+    readFile(file) {
+      if (file.endsWith('.idx')) indexReads.count++;
+      return inner.readFile(file);
+    },
+  };
+  return { io, indexReads };
+}
+
+/** Appends `n` events without client ids, ten at a time. */
+async function fill(store: Store, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 10) {
+    await store.append(
+      'default',
+      Array.from({ length: 10 }, (_, k) =>
+        ev('filler.added', `filler-${(i + k) % 7}`, { i: i + k }),
+      ),
+    );
+  }
+}
+
+describe('idempotency window', () => {
+  it('answers a retry within the window, across a restart, and takes one from beyond it as new', async (t) => {
+    const dir = tmpDir();
+    const options = { idempotencyWindowEvents: 50 };
+    let store = await openTiny(dir, options);
+    t.after(() => store.close());
+    const original = ev('order.placed', 'order-1', { total: 5 }, { id: 'key-1' });
+    const [first] = await store.append('default', [original]);
+    await fill(store, 30);
+    const [retry] = await store.append('default', [original]);
+    assert.equal(retry!.duplicate, true);
+    assert.equal(retry!.position, first!.position);
+
+    await store.close();
+    store = await openTiny(dir, options);
+    const [again] = await store.append('default', [original]);
+    assert.equal(again!.duplicate, true, 'the window is rebuilt from the log after a restart');
+    assert.equal(again!.position, first!.position);
+    // Reusing the id for another entity inside the window is refused.
+    await assert.rejects(
+      store.append('default', [ev('order.placed', 'order-2', {}, { id: 'key-1' })]),
+      { code: 'ALREADY_EXISTS' },
+    );
+
+    await fill(store, 60);
+    const [late] = await store.append('default', [original]);
+    assert.notEqual(late!.duplicate, true, 'beyond the window the append is a new event');
+    assert.ok(late!.position > first!.position);
+    assert.equal(store.entityVersion('default', 'order-1'), 2);
+    // A read by id finds the newest event that carries it.
+    assert.equal(store.getEvent('default', 'key-1')!.position, late!.position);
+  });
+
+  it('reads only the index files of the window when looking for a new id', async (t) => {
+    const dir = tmpDir();
+    let store = await openTiny(dir);
+    await fill(store, 1200);
+    const sealed = store.stats('default').segments - 1;
+    assert.ok(sealed >= 30, `expected many sealed segments, got ${sealed}`);
+    await store.close();
+
+    const { io, indexReads } = countingIo();
+    store = await openTiny(dir, { io, idempotencyWindowEvents: 20 });
+    t.after(() => store.close());
+    indexReads.count = 0;
+    for (let k = 0; k < 5; k++) {
+      await store.append('default', [ev('order.placed', `order-${k}`, {}, { id: `new-${k}` })]);
+    }
+    // About thirty of these events fit a tiny segment: a window of 20 spans one or two sealed
+    // segments, whose ids stay cached after the first search. Before the window, every search
+    // read every sealed segment's index.
+    assert.ok(indexReads.count <= 3, `read ${indexReads.count} index files`);
+
+    // A read by id still searches the whole log.
+    const [old] = await store.append('default', [ev('order.placed', 'order-x', {}, { id: 'old' })]);
+    await fill(store, 40);
+    assert.equal(store.getEvent('default', 'old')!.position, old!.position);
+  });
+});
