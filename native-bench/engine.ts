@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Bench } from 'tinybench';
 import { type AppendEvent, openStore, type Store } from '../engine/index.js';
+import { idempotentAppend } from './engine_ids.js';
 import { type Figure, figure, percentile } from './report.js';
 
 export interface Params {
@@ -340,7 +341,14 @@ async function manyTenants(p: Params): Promise<Figure[]> {
 
 export async function runEngineSuites(p: Params): Promise<Figure[]> {
   const figures: Figure[] = [];
-  for (const suite of [batchAppend, concurrentDurable, entityRead, manyTenants, openTime]) {
+  for (const suite of [
+    batchAppend,
+    idempotentAppend,
+    concurrentDurable,
+    entityRead,
+    manyTenants,
+    openTime,
+  ]) {
     figures.push(...(await suite(p)));
   }
   return figures;
