@@ -5,7 +5,7 @@ NODE ?= node
 STAMP := node_modules/.install-stamp
 DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install build run test test-unit lint browser bench bench-smoke crash clean
+.PHONY: install build run test test-unit lint browser bench bench-smoke crash soak clean
 
 $(STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -44,6 +44,12 @@ test: build lint browser test-unit bench-smoke
 
 crash: build
 	ALLSOURCE_CRASH_ROUNDS=200 $(NODE) --test dist/test/crash/crash.test.js
+
+# A real server under a mixed load, five minutes unless ALLSOURCE_SOAK_SECONDS says otherwise
+# (15 s inside `make test`).
+ALLSOURCE_SOAK_SECONDS ?= 300
+soak: build
+	ALLSOURCE_SOAK_SECONDS=$(ALLSOURCE_SOAK_SECONDS) $(NODE) --test dist/test/soak/soak.test.js
 
 bench-smoke: build
 	$(NODE) dist/native-bench/main.js --smoke
