@@ -133,7 +133,11 @@ function rebuildIndex(segment: Segment, ctx: SegmentContext, reason: string): Se
 }
 
 /** The sealed index, loaded through the cache and checked on every load. */
-export function sealedIndexOf(segment: Segment, ctx: SegmentContext): SealedIndex {
+/**
+ * The sealed segment's index, from the read cache or its file. `keep = false` leaves a loaded
+ * index out of the cache: the caller takes one section from it and drops the rest.
+ */
+export function sealedIndexOf(segment: Segment, ctx: SegmentContext, keep = true): SealedIndex {
   const cached = segment.cachedIndex;
   if (cached !== null) {
     cached.referenced = true;
@@ -143,6 +147,7 @@ export function sealedIndexOf(segment: Segment, ctx: SegmentContext): SealedInde
   let decoded = buf === null ? 'missing' : decodeSegmentIndex(buf);
   if (typeof decoded !== 'string' && decoded.logBytes !== segment.logBytes) decoded = 'stale';
   if (typeof decoded === 'string') decoded = rebuildIndex(segment, ctx, decoded);
+  if (!keep) return decoded;
   const entry: CachedIndex = {
     index: decoded,
     bytes: decoded.buf.length,
@@ -176,7 +181,9 @@ export function idCandidates(
   }
   let cached = segment.cachedIds;
   if (cached === null) {
-    const index = sealedIndexOf(segment, ctx);
+    // The whole index (tens of bytes per record) would crowd out the chunks and indexes that
+    // reads use; only its id section (8 bytes per client id) is kept.
+    const index = sealedIndexOf(segment, ctx, false);
     const n = keySectionCount(index, IndexKind.Ids);
     const base = index.sections[IndexKind.Ids]!;
     const pairs = new Uint32Array(n * 2);
