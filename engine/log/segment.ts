@@ -21,6 +21,7 @@ import type { Io } from '../io/io.js';
 import { limits } from '../limits.js';
 import { ActiveIndex } from './active_index.js';
 import type { CacheEntry, ReadCache } from './cache.js';
+import { buildIdFilter, type IdFilter, mayHold } from './id_filter.js';
 import { scanSegment } from './scan.js';
 import type { Sealer } from './sealer.js';
 
@@ -49,6 +50,8 @@ interface CachedIndex extends CacheEntry {
 /** A sealed segment's client-id section alone: (hash, relative position) pairs, by hash. */
 interface CachedIds extends CacheEntry {
   pairs: Uint32Array;
+  /** Rules out most ids without touching `pairs` (id_filter.ts). */
+  filter: IdFilter;
 }
 
 export interface Segment {
@@ -188,9 +191,11 @@ export function idCandidates(
     const base = index.sections[IndexKind.Ids]!;
     const pairs = new Uint32Array(n * 2);
     for (let k = 0; k < n * 2; k++) pairs[k] = index.buf.readUInt32LE(base + k * 4);
+    const filter = buildIdFilter(pairs);
     cached = {
       pairs,
-      bytes: pairs.byteLength,
+      filter,
+      bytes: pairs.byteLength + filter.byteLength,
       referenced: true,
       slot: -1,
       evict: () => {
@@ -202,6 +207,7 @@ export function idCandidates(
   } else {
     cached.referenced = true;
   }
+  if (!mayHold(cached.filter, hash)) return EMPTY;
   const pairs = cached.pairs;
   let lo = 0;
   let hi = pairs.length / 2;

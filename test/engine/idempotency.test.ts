@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createNodeIo, type Io, type Store } from '../../engine/index.js';
+import { buildIdFilter, mayHold } from '../../engine/log/id_filter.js';
 import { ev } from '../helpers/events.js';
+import { createPrng, seedFromEnv } from '../helpers/prng.js';
 import { openTiny } from '../helpers/store.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -35,6 +37,35 @@ async function fill(store: Store, n: number): Promise<void> {
 }
 
 describe('idempotency window', () => {
+  it('rules ids out with a filter that never misses one it holds', (t) => {
+    const seed = seedFromEnv();
+    t.diagnostic(`ALLSOURCE_SEED=${seed}`);
+    const prng = createPrng(seed);
+    const hash = () => Math.floor(prng.next() * 2 ** 32);
+    const held = Array.from({ length: 50_000 }, hash);
+    // A section holds (hash, relative position) pairs sorted by hash.
+    const sorted = [...held].sort((a, b) => a - b);
+    const pairs = new Uint32Array(sorted.length * 2);
+    sorted.forEach((h, k) => {
+      pairs[2 * k] = h;
+      pairs[2 * k + 1] = k;
+    });
+    const filter = buildIdFilter(pairs);
+    for (const h of held) assert.ok(mayHold(filter, h), `hash ${h} is held`);
+    const set = new Set(held);
+    let wrong = 0;
+    let asked = 0;
+    for (let k = 0; k < 100_000; k++) {
+      const h = hash();
+      if (set.has(h)) continue;
+      asked++;
+      if (mayHold(filter, h)) wrong++;
+    }
+    assert.ok(wrong / asked < 0.01, `${wrong} false positives in ${asked}`);
+    // A segment without client ids rules every id out.
+    assert.equal(mayHold(buildIdFilter(new Uint32Array(0)), hash()), false);
+  });
+
   it('answers a retry within the window, across a restart, and takes one from beyond it as new', async (t) => {
     const dir = tmpDir();
     const options = { idempotencyWindowEvents: 50 };

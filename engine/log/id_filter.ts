@@ -1,0 +1,48 @@
+// A blocked Bloom filter over the client-id hashes of a sealed segment. An append with a new
+// id asks every sealed segment of the idempotency window whether it holds the id; a binary
+// search over a full segment's id section (hundreds of thousands of pairs, megabytes) missed
+// the CPU cache at almost every one of its ~19 steps. The filter answers "no" from one 64-byte
+// block, and the search runs only for the few ids it cannot rule out.
+
+/** Bits per id: about 0.1-0.3% false positives with 8 bits set per id in 512-bit blocks. */
+const BITS_PER_ID = 16;
+const BLOCK_WORDS = 16;
+const BITS_SET = 8;
+
+export type IdFilter = Int32Array;
+
+function blockOf(hash: number, blocks: number): number {
+  // The high bits of the hash pick the block; the bits within come from a remix of it.
+  return Math.floor((hash / 4294967296) * blocks) * BLOCK_WORDS;
+}
+
+/** Builds the filter from (hash, relative position) pairs, as an id section holds them. */
+export function buildIdFilter(pairs: Uint32Array): IdFilter {
+  const n = pairs.length / 2;
+  const blocks = Math.max(1, Math.ceil((n * BITS_PER_ID) / (BLOCK_WORDS * 32)));
+  const words = new Int32Array(blocks * BLOCK_WORDS);
+  for (let k = 0; k < pairs.length; k += 2) {
+    const hash = pairs[k]!;
+    const base = blockOf(hash, blocks);
+    let bits = Math.imul(hash, 0x9e3779b1) ^ (hash >>> 15);
+    const step = (Math.imul(hash, 0x85ebca77) >>> 22) | 1;
+    for (let j = 0; j < BITS_SET; j++, bits += step) {
+      const bit = bits & 511;
+      const w = base + (bit >>> 5);
+      words[w] = words[w]! | (1 << (bit & 31));
+    }
+  }
+  return words;
+}
+
+/** False when no id with this hash went into the filter; true when one may have. */
+export function mayHold(filter: IdFilter, hash: number): boolean {
+  const base = blockOf(hash, filter.length / BLOCK_WORDS);
+  let bits = Math.imul(hash, 0x9e3779b1) ^ (hash >>> 15);
+  const step = (Math.imul(hash, 0x85ebca77) >>> 22) | 1;
+  for (let j = 0; j < BITS_SET; j++, bits += step) {
+    const bit = bits & 511;
+    if ((filter[base + (bit >>> 5)]! & (1 << (bit & 31))) === 0) return false;
+  }
+  return true;
+}
