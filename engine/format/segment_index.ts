@@ -27,15 +27,14 @@ export type KeyKind = typeof IndexKind.Entities | typeof IndexKind.Types | typeo
 const SECTION_COUNT = 5;
 
 /**
- * The keys of one kind (entity ids, event types, client ids) and the records that hold each,
- * as chains: `lasts[k]` is the record index of key k's newest record, and `previous[i]` the
- * record index of the record before i with the same key (-1 at the oldest). A kind whose keys
- * name one record each (ids) has no `previous`, and its `lasts` are relative positions.
+ * The keys of one kind (entity ids, event types) and the records that hold each, as chains:
+ * `lasts[k]` is the record index of key k's newest record, and `previous[i]` the record index
+ * of the record before i with the same key (-1 at the oldest).
  */
 export interface KeyChains {
   keys: readonly string[];
   lasts: ArrayLike<number>;
-  previous: ArrayLike<number> | null;
+  previous: ArrayLike<number>;
 }
 
 /** What a segment's records say, as kept in memory while the segment is active. */
@@ -48,7 +47,8 @@ export interface IndexSource {
   timestamps: ArrayLike<number>;
   entities: KeyChains;
   types: KeyChains;
-  ids: KeyChains;
+  /** Client ids as (xxh32 of the id, relative position) pairs, positions ascending. */
+  ids: Uint32Array;
 }
 
 /** A parsed, checked index file: offsets of each section inside `buf`. */
@@ -88,14 +88,13 @@ function orderByHash(hashes: Uint32Array): Uint32Array {
   return order;
 }
 
-/** Records per key slot, one walk of each chain (1 each for a kind without chains). */
+/** Records per key slot, one walk of each chain. */
 function chainCounts(chains: KeyChains): Uint32Array {
   const { previous } = chains;
   const counts = new Uint32Array(chains.keys.length);
   for (let s = 0; s < counts.length; s++) {
     let n = 0;
-    if (previous === null) n = 1;
-    else for (let i = chains.lasts[s]!; i !== -1; i = previous[i]!) n++;
+    for (let i = chains.lasts[s]!; i !== -1; i = previous[i]!) n++;
     counts[s] = n;
   }
   return counts;
@@ -114,11 +113,6 @@ function writeChain(
   relPositions: ArrayLike<number>,
 ): void {
   const { previous } = chains;
-  if (previous === null) {
-    out[end - 2] = hash;
-    out[end - 1] = chains.lasts[s]!;
-    return;
-  }
   let w = end;
   for (let i = chains.lasts[s]!; i !== -1; i = previous[i]!) {
     w -= 2;
@@ -163,6 +157,22 @@ function writeKeySection(
 }
 
 /**
+ * Writes the client-id section from (hash, relative position) pairs, positions ascending:
+ * sorted by hash, and ids whose hashes collide by position (the order they were added).
+ */
+function writeIdSection(out: Uint32Array, at: number, pairs: Uint32Array): number {
+  const k = pairs.length / 2;
+  const hashes = new Uint32Array(k);
+  for (let s = 0; s < k; s++) hashes[s] = pairs[2 * s]!;
+  const order = orderByHash(hashes);
+  for (let j = 0; j < k; j++, at += 2) {
+    out[at] = hashes[order[j]!]!;
+    out[at + 1] = pairs[2 * order[j]! + 1]!;
+  }
+  return at;
+}
+
+/**
  * Encodes an index file. `allocate`, when given, supplies the buffer (the sealing thread
  * reuses one: fresh memory is costly to touch); it must return a buffer of exactly `bytes`
  * whose byteOffset is a multiple of 4.
@@ -172,9 +182,14 @@ export function encodeSegmentIndex(
   allocate: (bytes: number) => Buffer = Buffer.allocUnsafeSlow,
 ): Buffer {
   const n = source.count;
-  const keySections = [source.entities, source.types, source.ids];
+  const keySections = [source.entities, source.types];
   const counts = keySections.map(chainCounts);
-  const sizes = [n, n, ...counts.map((c) => c.reduce((sum, x) => sum + x, 0))];
+  const sizes = [
+    n,
+    n,
+    ...counts.map((c) => c.reduce((sum, x) => sum + x, 0)),
+    source.ids.length / 2,
+  ];
   const tableEnd = HEADER_BYTES + SECTION_COUNT * SECTION_BYTES;
   const total = tableEnd + sizes.reduce((s, x) => s + x * ENTRY_BYTES, 0);
   const buf = allocate(total);
@@ -226,6 +241,7 @@ export function encodeSegmentIndex(
   for (let k = 0; k < keySections.length; k++) {
     w = writeKeySection(words, w, keySections[k]!, counts[k]!, relPositions);
   }
+  w = writeIdSection(words, w, source.ids);
   if (w !== words.length) throw new Error('assertion failed: index sections length mismatch');
   if (!HOST_LITTLE_ENDIAN) buf.subarray(tableEnd).swap32();
   buf.writeUInt32LE(hash32(buf.subarray(8)), 4);
@@ -277,6 +293,21 @@ export function decodeSegmentIndex(buf: Buffer): SealedIndex | string {
 export function keySectionCount(index: SealedIndex, kind: KeyKind): number {
   const entry = HEADER_BYTES + (kind - 1) * SECTION_BYTES;
   return index.buf.readUInt32LE(entry + 4);
+}
+
+/**
+ * The id section as (hash, relative position) pairs in host order, sorted by hash. `allocate`
+ * supplies the array (the sealing thread puts it in shared memory).
+ */
+export function idPairsOf(
+  index: SealedIndex,
+  allocate: (words: number) => Uint32Array = (words) => new Uint32Array(words),
+): Uint32Array {
+  const n = keySectionCount(index, IndexKind.Ids);
+  const base = index.sections[IndexKind.Ids]!;
+  const pairs = allocate(n * 2);
+  for (let k = 0; k < n * 2; k++) pairs[k] = index.buf.readUInt32LE(base + k * 4);
+  return pairs;
 }
 
 /** Relative positions stored under `hash` in a key section, ascending. */

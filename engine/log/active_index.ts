@@ -11,7 +11,9 @@
 // go back to the list for a later segment. Fresh memory costs a page fault per 4 KiB on first
 // touch, which on the machines we measure on made each roll of a full segment cost as much as
 // tens of thousands of appends.
+import { hashString32 } from '../format/checksum.js';
 import type { IndexSource, KeyChains } from '../format/segment_index.js';
+import { IdTable } from './id_table.js';
 import {
   type IndexArrays,
   NO_INDEX_ARRAYS,
@@ -65,8 +67,8 @@ export class ActiveIndex {
   private arrays: IndexArrays;
   private readonly entitySlots = new KeySlots();
   private readonly typeSlots = new KeySlots();
-  /** Client-chosen ids only: generated ids carry their position. */
-  readonly ids = new Map<string, number>();
+  /** Client-chosen ids only, as hashes (id_table.ts): generated ids carry their position. */
+  readonly ids = new IdTable();
 
   /** `expected`: records the segment will probably hold (the arrays grow past it if need be). */
   constructor(basePosition: number, expected = INITIAL_CAPACITY) {
@@ -102,7 +104,7 @@ export class ActiveIndex {
     a.timestamps[i] = timestampUs;
     this.entitySlots.chain(a.previousForEntity, entityId, i);
     this.typeSlots.chain(a.previousForType, eventType, i);
-    if (clientId !== null) this.ids.set(clientId, relPosition);
+    if (clientId !== null) this.ids.add(hashString32(clientId), relPosition);
   }
 
   /** Relative positions of the entity's records among the first `count`, ascending. */
@@ -137,11 +139,7 @@ export class ActiveIndex {
       timestamps: a.timestamps,
       entities: this.entitySlots.chains(a.previousForEntity),
       types: this.typeSlots.chains(a.previousForType),
-      ids: {
-        keys: Array.from(this.ids.keys()),
-        lasts: Array.from(this.ids.values()),
-        previous: null,
-      },
+      ids: this.ids.view,
     };
   }
 

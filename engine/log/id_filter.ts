@@ -16,11 +16,15 @@ function blockOf(hash: number, blocks: number): number {
   return Math.floor((hash / 4294967296) * blocks) * BLOCK_WORDS;
 }
 
-/** Builds the filter from (hash, relative position) pairs, as an id section holds them. */
-export function buildIdFilter(pairs: Uint32Array): IdFilter {
+/**
+ * Builds the filter from (hash, relative position) pairs, as an id section holds them; in
+ * shared memory when `shared` (built on the sealing thread, used on the event loop).
+ */
+export function buildIdFilter(pairs: Uint32Array, shared = false): IdFilter {
   const n = pairs.length / 2;
   const blocks = Math.max(1, Math.ceil((n * BITS_PER_ID) / (BLOCK_WORDS * 32)));
-  const words = new Int32Array(blocks * BLOCK_WORDS);
+  const bytes = blocks * BLOCK_WORDS * 4;
+  const words = shared ? new Int32Array(new SharedArrayBuffer(bytes)) : new Int32Array(bytes / 4);
   for (let k = 0; k < pairs.length; k += 2) {
     const hash = pairs[k]!;
     const base = blockOf(hash, blocks);

@@ -156,7 +156,7 @@ export class Log {
       const segment = this.segments[s]!;
       if (segment.count === 0) continue;
       if (segment.lastPosition <= after) break;
-      for (const rel of idCandidates(segment, this.config, id, hash)) {
+      for (const rel of idCandidates(segment, this.config, hash)) {
         const view = indexView(segment, this.config);
         const i = lowerBoundRel(view, rel);
         if (i >= view.count || view.relPosition(i) !== rel) continue;

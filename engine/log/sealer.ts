@@ -1,10 +1,10 @@
 // The thread that builds sealed segments' index files, one task at a time (a piscina pool of
 // one worker, started on the first seal and closed with the store).
 import { Piscina } from 'piscina';
-import type { SealTask } from './seal_worker.js';
+import type { SealResult, SealTask } from './seal_worker.js';
 
 export interface Sealer {
-  seal(task: SealTask): Promise<void>;
+  seal(task: SealTask): Promise<SealResult>;
   /** Index work done off the caller's path (a rebuilt index being written); close waits for it. */
   track(work: Promise<void>): void;
   close(): Promise<void>;
@@ -22,7 +22,7 @@ export function createSealer(): Sealer {
         idleTimeout: 30_000,
       });
       // The per-record arrays are shared memory: they reach the worker without a copy.
-      await pool.run(task);
+      return (await pool.run(task)) as SealResult;
     },
     track(work) {
       const settled = work.then(

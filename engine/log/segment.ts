@@ -8,9 +8,8 @@ import { checkRecord, recordPosition } from '../format/record.js';
 import {
   decodeSegmentIndex,
   encodeSegmentIndex,
-  IndexKind,
+  idPairsOf,
   type KeyKind,
-  keySectionCount,
   lookupKey,
   type SealedIndex,
   sealedOffset,
@@ -165,6 +164,29 @@ export function sealedIndexOf(segment: Segment, ctx: SegmentContext, keep = true
   return decoded;
 }
 
+/** Keeps a sealed segment's id pairs (sorted by hash) and their filter in the read cache. */
+export function cacheIdSection(
+  segment: Segment,
+  cache: ReadCache,
+  pairs: Uint32Array,
+  filter: IdFilter,
+): CachedIds {
+  if (segment.cachedIds !== null) cache.remove(segment.cachedIds);
+  const entry: CachedIds = {
+    pairs,
+    filter,
+    bytes: pairs.byteLength + filter.byteLength,
+    referenced: true,
+    slot: -1,
+    evict: () => {
+      segment.cachedIds = null;
+    },
+  };
+  segment.cachedIds = entry;
+  cache.add(entry);
+  return entry;
+}
+
 /**
  * Relative positions that may hold the client id with this hash. A sealed segment answers from
  * its id section, copied out of the index file and cached on its own: a search for an id goes
@@ -174,36 +196,18 @@ export function sealedIndexOf(segment: Segment, ctx: SegmentContext, keep = true
 export function idCandidates(
   segment: Segment,
   ctx: SegmentContext,
-  id: string,
   hash: number,
 ): readonly number[] {
   const active = segment.active;
-  if (active !== null) {
-    const rel = active.ids.get(id);
-    return rel === undefined ? EMPTY : [rel];
-  }
+  if (active !== null) return active.ids.candidates(hash);
   let cached = segment.cachedIds;
   if (cached === null) {
     // The whole index (tens of bytes per record) would crowd out the chunks and indexes that
     // reads use; only its id section (8 bytes per client id) is kept.
-    const index = sealedIndexOf(segment, ctx, false);
-    const n = keySectionCount(index, IndexKind.Ids);
-    const base = index.sections[IndexKind.Ids]!;
-    const pairs = new Uint32Array(n * 2);
-    for (let k = 0; k < n * 2; k++) pairs[k] = index.buf.readUInt32LE(base + k * 4);
-    const filter = buildIdFilter(pairs);
-    cached = {
-      pairs,
-      filter,
-      bytes: pairs.byteLength + filter.byteLength,
-      referenced: true,
-      slot: -1,
-      evict: () => {
-        segment.cachedIds = null;
-      },
-    };
-    segment.cachedIds = cached;
-    ctx.cache.add(cached);
+    // A seal hands its section over (cacheIdSection); this is for segments sealed before the
+    // process started, or whose section the cache let go.
+    const pairs = idPairsOf(sealedIndexOf(segment, ctx, false));
+    cached = cacheIdSection(segment, ctx.cache, pairs, buildIdFilter(pairs));
   } else {
     cached.referenced = true;
   }
@@ -242,11 +246,10 @@ export function indexView(segment: Segment, ctx: SegmentContext): IndexView {
       relPosition: (i) => active.relPositions[i]!,
       offset: (i) => active.offsets[i]!,
       timestamp: (i) => active.timestamps[i]!,
-      candidates(kind, key) {
+      candidates(kind, key, hash) {
         if (kind === 3) return active.entity(key, segment.count);
         if (kind === 4) return active.type(key, segment.count);
-        const rel = active.ids.get(key);
-        return rel === undefined ? EMPTY : [rel];
+        return active.ids.candidates(hash);
       },
     };
   }

@@ -11,7 +11,7 @@ import { PendingState } from './pending.js';
 import { Preallocator } from './preallocate.js';
 import { type PendingAppend, type PreparedRound, prepareRound, recordStart } from './round.js';
 import { giveRoundBuffer } from './round_buffers.js';
-import { newSegment, type Segment } from './segment.js';
+import { cacheIdSection, newSegment, type Segment } from './segment.js';
 
 export class RoundWriter {
   /** Bytes written since the last fsync (fsync = interval or never). */
@@ -270,7 +270,9 @@ export class RoundWriter {
     this.sealing = this.sealing
       .then(() => durable)
       .then(() => this.config.sealer.seal(task))
-      .then(() => {
+      .then((result) => {
+        // Its client ids stay cached for idempotency checks, with no file read to get them.
+        cacheIdSection(sealed, this.config.cache, result.idPairs, result.idFilter);
         sealed.active = null;
         // Reads are synchronous and now go to the index file: no one reads the arrays again.
         index.release();

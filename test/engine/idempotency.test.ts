@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createNodeIo, type Io, type Store } from '../../engine/index.js';
 import { buildIdFilter, mayHold } from '../../engine/log/id_filter.js';
+import { IdTable } from '../../engine/log/id_table.js';
 import { ev } from '../helpers/events.js';
 import { createPrng, seedFromEnv } from '../helpers/prng.js';
 import { openTiny } from '../helpers/store.js';
@@ -37,6 +38,23 @@ async function fill(store: Store, n: number): Promise<void> {
 }
 
 describe('idempotency window', () => {
+  it('finds every id of the active segment by its hash, colliding hashes included', () => {
+    const table = new IdTable();
+    const spread = (k: number) => Math.imul(k, 0x9e3779b1) >>> 0;
+    // Far past the initial size, with every fifth hash shared by five ids.
+    for (let rel = 0; rel < 10_000; rel++) table.add(rel % 5 === 0 ? 7 : spread(rel), rel);
+    assert.equal(table.count, 10_000);
+    const shared = table.candidates(7);
+    assert.deepEqual(
+      shared,
+      Array.from({ length: 2_000 }, (_, k) => k * 5),
+      'in position order',
+    );
+    assert.deepEqual(table.candidates(spread(3)), [3]);
+    assert.deepEqual(table.candidates(12_345), []);
+    assert.equal(table.view.length, 20_000);
+  });
+
   it('rules ids out with a filter that never misses one it holds', (t) => {
     const seed = seedFromEnv();
     t.diagnostic(`ALLSOURCE_SEED=${seed}`);
