@@ -12,7 +12,7 @@
 //   entities   (8 B)  u32 xxh32(entity_id), u32 relative position   sorted by (hash, position)
 //   types      (8 B)  u32 xxh32(event_type), u32 relative position
 //   ids        (8 B)  u32 xxh32(event id), u32 relative position
-import { hash32, hashString32 } from './checksum.js';
+import { hash32 } from './checksum.js';
 import { readU64, writeU64 } from './u64.js';
 
 export const INDEX_MAGIC = 0x58495341; // 'ASIX' read as a little-endian u32
@@ -28,11 +28,11 @@ const SECTION_COUNT = 5;
 
 /**
  * The keys of one kind (entity ids, event types) and the records that hold each, as chains:
- * `lasts[k]` is the record index of key k's newest record, and `previous[i]` the record index
- * of the record before i with the same key (-1 at the oldest).
+ * `hashes[k]` is the xxh32 of key k, `lasts[k]` the record index of its newest record, and
+ * `previous[i]` the record index of the record before i with the same key (-1 at the oldest).
  */
 export interface KeyChains {
-  keys: readonly string[];
+  hashes: Uint32Array;
   lasts: ArrayLike<number>;
   previous: ArrayLike<number>;
 }
@@ -91,7 +91,7 @@ function orderByHash(hashes: Uint32Array): Uint32Array {
 /** Records per key slot, one walk of each chain. */
 function chainCounts(chains: KeyChains): Uint32Array {
   const { previous } = chains;
-  const counts = new Uint32Array(chains.keys.length);
+  const counts = new Uint32Array(chains.hashes.length);
   for (let s = 0; s < counts.length; s++) {
     let n = 0;
     for (let i = chains.lasts[s]!; i !== -1; i = previous[i]!) n++;
@@ -133,9 +133,8 @@ function writeKeySection(
   counts: Uint32Array,
   relPositions: ArrayLike<number>,
 ): number {
-  const k = chains.keys.length;
-  const hashes = new Uint32Array(k);
-  for (let s = 0; s < k; s++) hashes[s] = hashString32(chains.keys[s]!);
+  const k = chains.hashes.length;
+  const hashes = chains.hashes;
   const order = orderByHash(hashes);
   for (let j = 0; j < k; ) {
     const hash = hashes[order[j]!]!;

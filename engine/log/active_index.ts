@@ -25,11 +25,28 @@ import type { SealTask } from './seal_worker.js';
 const INITIAL_CAPACITY = 1024;
 const NONE = -1;
 
-/** Keys of one kind, each with a slot; `lasts[slot]` is the key's newest record. */
+/** A typed array of `length` elements in shared memory, holding `from`'s first elements. */
+function sharedCopy<T extends Int32Array | Uint32Array>(
+  make: (buffer: SharedArrayBuffer) => T,
+  from: T | null,
+  length: number,
+): T {
+  const wider = make(new SharedArrayBuffer(length * 4));
+  if (from !== null) wider.set(from);
+  return wider;
+}
+
+/**
+ * Keys of one kind, each with a slot; `lasts[slot]` is the key's newest record and
+ * `hashes[slot]` the xxh32 of the key. The sealing thread gets the hashes, not the keys: copying
+ * and serializing hundreds of thousands of key strings (a segment of events with one entity
+ * each) held the event loop 350-400 ms at every seal.
+ */
 class KeySlots {
   readonly slots = new Map<string, number>();
-  readonly keys: string[] = [];
-  lasts = new Int32Array(64);
+  count = 0;
+  lasts = sharedCopy((b) => new Int32Array(b), null, 64);
+  hashes = sharedCopy((b) => new Uint32Array(b), null, 64);
   /** The last key chained and its slot: a batch mostly repeats its event type. */
   private lastKey = '';
   private lastSlot = -1;
@@ -38,14 +55,13 @@ class KeySlots {
   chain(previous: Int32Array, key: string, i: number): void {
     let slot = this.lastSlot >= 0 && key === this.lastKey ? this.lastSlot : this.slots.get(key);
     if (slot === undefined) {
-      slot = this.keys.length;
+      slot = this.count++;
       if (slot === this.lasts.length) {
-        const wider = new Int32Array(slot * 2);
-        wider.set(this.lasts);
-        this.lasts = wider;
+        this.lasts = sharedCopy((b) => new Int32Array(b), this.lasts, slot * 2);
+        this.hashes = sharedCopy((b) => new Uint32Array(b), this.hashes, slot * 2);
       }
       this.slots.set(key, slot);
-      this.keys.push(key);
+      this.hashes[slot] = hashString32(key);
       previous[i] = NONE;
     } else {
       previous[i] = this.lasts[slot]!;
@@ -56,7 +72,8 @@ class KeySlots {
   }
 
   chains(previous: Int32Array): KeyChains {
-    return { keys: this.keys, lasts: this.lasts.subarray(0, this.keys.length), previous };
+    const n = this.count;
+    return { hashes: this.hashes.subarray(0, n), lasts: this.lasts.subarray(0, n), previous };
   }
 }
 
