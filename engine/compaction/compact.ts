@@ -87,6 +87,8 @@ export async function compactLog(
   if (activeNeedsSealing(log, policy, nowUs, ctx)) await log.rollNow();
   // Segments being sealed right now are left alone; wait for those seals to count them in.
   await log.sealed;
+  // Totals count what was ingested: they must be on disk before segments lose events.
+  await log.checkpoint();
   const plan = planCompaction(log, policy, nowUs, ctx.segmentBytesMax, ctx);
   let complete = true;
   for (const group of plan.groups) {

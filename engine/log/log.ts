@@ -79,7 +79,7 @@ export class Log {
     this.segments = opened.segments;
     this.totals = opened.totals;
     this.truncations = opened.truncations;
-    this.writer = new RoundWriter(this, config);
+    this.writer = new RoundWriter(this, config, opened.checkpointPosition);
     this.runs = new EntityRuns(config.cache, config.entityRuns ?? true);
     this.idempotencyWindow =
       config.idempotencyWindowEvents ?? limits.idempotencyWindowEventsDefault;
@@ -179,6 +179,11 @@ export class Log {
   /** Seals the active segment now if it holds events (see RoundWriter.rollNow). */
   rollNow(): Promise<void> {
     return this.writer.rollNow();
+  }
+
+  /** Writes the entity checkpoint after the seals started so far, unless one covers the log. */
+  checkpoint(): Promise<void> {
+    return this.writer.checkpointNow();
   }
 
   /** Settles when the seals started so far have finished (index files written). */

@@ -166,7 +166,11 @@ function openActive(
   return truncations;
 }
 
-export async function openLogDir(io: Io, dir: string, logger: Logger): Promise<OpenedLog> {
+export async function openLogDir(
+  io: Io,
+  dir: string,
+  logger: Logger,
+): Promise<OpenedLog & { checkpointPosition: number }> {
   const opened = await openSegments(io, dir, logger);
   const last = opened.segments.reduce((p, s) => (s.count > 0 ? s.lastPosition : p), 0);
   if (opened.checkpointPosition <= last) return opened;

@@ -38,6 +38,8 @@ export class RoundWriter {
   constructor(
     private readonly log: Log,
     private readonly config: LogConfig,
+    /** The position the checkpoint on disk covers. */
+    private checkpointed = 0,
   ) {
     this.pending = new PendingState(log);
     this.writtenBytes = log.active.logBytes;
@@ -276,7 +278,7 @@ export class RoundWriter {
         sealed.active = null;
         // Reads are synchronous and now go to the index file: no one reads the arrays again.
         index.release();
-        return this.writeCheckpoint();
+        return this.checkpointIfDue();
       })
       .catch((error: unknown) => {
         // The segment stays served from memory; the next open rebuilds what is missing.
@@ -337,8 +339,35 @@ export class RoundWriter {
    * rounds that commit while it is written can never be counted twice.
    */
   private async writeCheckpoint(): Promise<void> {
+    const covered = this.log.totals.coveredPosition;
     const buf = encodeCheckpoint({ ...this.log.totals });
     await this.config.io.writeFileAtomic(path.join(this.log.dir, CHECKPOINT_NAME), buf);
+    this.checkpointed = covered;
+  }
+
+  /**
+   * A checkpoint encodes every entity of the log, on the event loop: 420-870 ms for 1.4M
+   * entities (measured), which a log of one-event entities paid at every seal. A seal writes
+   * one only once at least as many events as the log has entities have come since the last,
+   * so its cost per event stays bounded; an open reads the records after it, about as many.
+   */
+  private checkpointIfDue(): Promise<void> {
+    const since = this.log.totals.coveredPosition - this.checkpointed;
+    return since >= this.log.totals.entities.size ? this.writeCheckpoint() : Promise.resolve();
+  }
+
+  /**
+   * Writes a checkpoint once the seals started so far have finished, unless one already covers
+   * the log (compaction asks for this before it rewrites segments: an open must never count
+   * the totals again from rewritten segments, which lack removed events). Rejects if the write
+   * fails; later seals go on regardless.
+   */
+  checkpointNow(): Promise<void> {
+    const written = this.sealing.then(() =>
+      this.checkpointed < this.log.totals.coveredPosition ? this.writeCheckpoint() : undefined,
+    );
+    this.sealing = written.catch(() => {});
+    return written;
   }
 
   private async fdatasync(fd: number): Promise<void> {

@@ -1,0 +1,91 @@
+// The entity checkpoint is written at a seal only once as many events as the log has entities
+// have come since the last one; the totals stay exact across a clean restart, a crash copy and
+// a compaction, which writes one before it rewrites segments.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { createNodeIo, type Io, type Store } from '../../engine/index.js';
+import { ev } from '../helpers/events.js';
+import { openTiny } from '../helpers/store.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+function countingIo(): { io: Io; checkpoints: { count: number } } {
+  const inner = createNodeIo();
+  const checkpoints = { count: 0 };
+  const io: Io = {
+    ...inner,
+    writeFileAtomic(file, data) {
+      if (path.basename(file).startsWith('entities')) checkpoints.count++;
+      return inner.writeFileAtomic(file, data);
+    },
+  };
+  return { io, checkpoints };
+}
+
+function totals(store: Store) {
+  const s = store.stats('default');
+  return {
+    events: s.totalEvents,
+    entities: s.totalEntities,
+    ingested: s.totalIngested,
+    versions: [0, 7, 99, 250].map((k) => store.entityVersion('default', `one-${k}`)),
+  };
+}
+
+describe('entity checkpoint', () => {
+  it('is written as often as the entities it holds allow, and totals stay exact', async (t) => {
+    const dir = tmpDir();
+    const { io, checkpoints } = countingIo();
+    let store = await openTiny(dir, { io });
+    t.after(() => store.close());
+    // One event per entity: about thirty events fill a tiny segment, so the log rolls often
+    // but never has as many new events as entities.
+    for (let i = 0; i < 300; i += 10) {
+      await store.append(
+        'default',
+        Array.from({ length: 10 }, (_, k) => ev('one.added', `one-${i + k}`, { i: i + k })),
+      );
+    }
+    await store.append('default', [ev('one.added', 'one-7', { again: true })]);
+    const seals = store.stats('default').segments - 1;
+    await store.sync();
+    const before = totals(store);
+    assert.ok(seals >= 8, `${seals} seals`);
+    assert.ok(checkpoints.count <= 2, `${checkpoints.count} checkpoints for ${seals} seals`);
+
+    await store.close();
+    store = await openTiny(dir);
+    assert.deepEqual(totals(store), before, 'a clean restart reads past the checkpoint');
+    const copy = tmpDir();
+    fs.cpSync(dir, copy, { recursive: true });
+    await store.close();
+    store = await openTiny(copy);
+    assert.deepEqual(totals(store), before, 'as does an open of a copy');
+    await store.close();
+
+    const counted = countingIo();
+    store = await openTiny(dir, { io: counted.io, compactionIntervalMs: 0 });
+    assert.deepEqual(totals(store), before);
+    // New entities roll the log again without a checkpoint: the one on disk is now behind.
+    for (let i = 0; i < 60; i += 10) {
+      await store.append(
+        'default',
+        Array.from({ length: 10 }, (_, k) => ev('one.added', `new-${i + k}`, {})),
+      );
+    }
+    assert.equal(counted.checkpoints.count, 0);
+    const ingested = store.stats('default').totalIngested;
+    // The oldest segments go; the newest events stay.
+    store.setRetention('default', { maxAgeMs: 0, maxBytes: 8000 });
+    await store.compact();
+    assert.equal(counted.checkpoints.count, 1, 'compaction writes one before it rewrites');
+    const after = totals(store);
+    assert.ok(store.compactionStats().totals.eventsCompacted > 0, 'retention removed events');
+    await store.close();
+    store = await openTiny(dir);
+    const reopened = totals(store);
+    assert.equal(reopened.ingested, ingested, 'totals count what was ingested, not what is left');
+    assert.deepEqual(reopened, after);
+  });
+});
