@@ -88,4 +88,24 @@ describe('entity checkpoint', () => {
     assert.equal(reopened.ingested, ingested, 'totals count what was ingested, not what is left');
     assert.deepEqual(reopened, after);
   });
+
+  it('keeps versions and totals when retention has removed every event', async (t) => {
+    const dir = tmpDir();
+    let store = await openTiny(dir, { compactionIntervalMs: 0 });
+    t.after(() => store.close());
+    for (let i = 0; i < 60; i++) {
+      await store.append('default', [ev('one.added', 'kept', { pad: 'x'.repeat(100) })]);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+    store.setRetention('default', { maxAgeMs: 1, maxBytes: 0 });
+    await store.compact();
+    assert.equal(store.compactionStats().totals.eventsCompacted, 60, 'every event is gone');
+    await store.close();
+    store = await openTiny(dir);
+    assert.equal(store.entityVersion('default', 'kept'), 60);
+    assert.equal(store.stats('default').totalIngested, 60);
+    assert.equal(store.warnings.length, 0, JSON.stringify(store.warnings));
+    const [next] = await store.append('default', [ev('one.added', 'kept')]);
+    assert.deepEqual([next!.position, next!.version], [61, 61]);
+  });
 });
