@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Bench } from 'tinybench';
 import { type AppendEvent, openStore, type Store } from '../engine/index.js';
 import { idempotentAppend } from './engine_ids.js';
+import { manyEntities } from './engine_keys.js';
 import { type Figure, figure, percentile } from './report.js';
 
 export interface Params {
@@ -20,6 +21,16 @@ const SUITE = 'engine';
 export function payloadOf(bytes: number): Buffer {
   const frame = '{"data":""}';
   return Buffer.from(`{"data":"${'x'.repeat(bytes - frame.length)}"}`);
+}
+
+/** A store with fsync = never in a fresh directory of the bench; default segments unless given. */
+export function freshStore(p: Params, name: string, segmentBytesMax?: number): Promise<Store> {
+  return openStore({
+    dataDir: freshDir(p, name),
+    fsync: 'never',
+    logger: quiet,
+    ...(segmentBytesMax === undefined ? {} : { segmentBytesMax }),
+  });
 }
 
 function freshDir(p: Params, name: string): string {
@@ -344,6 +355,7 @@ export async function runEngineSuites(p: Params): Promise<Figure[]> {
   for (const suite of [
     batchAppend,
     idempotentAppend,
+    manyEntities,
     concurrentDurable,
     entityRead,
     manyTenants,

@@ -3,11 +3,9 @@
 // young, in one run, so that a cost growing with the log shows as a ratio below 1.
 import fs from 'node:fs';
 import path from 'node:path';
-import { type AppendEvent, openStore, type Store } from '../engine/index.js';
-import { type Params, payloadOf } from './engine.js';
+import type { AppendEvent, Store } from '../engine/index.js';
+import { freshStore, type Params, payloadOf } from './engine.js';
 import { type Figure, figure } from './report.js';
-
-const quiet = { warn: () => {}, info: () => {} };
 
 /** Appends `total` events with fresh client ids in batches of `size`, four in flight; events/s. */
 async function appendWithIds(
@@ -55,14 +53,7 @@ export async function idempotentAppend(p: Params): Promise<Figure[]> {
   const long: number[] = [];
   let segments = 0;
   for (let run = 0; run < p.runs; run++) {
-    const dir = path.join(p.dir, 'ids');
-    fs.rmSync(dir, { recursive: true, force: true });
-    const store = await openStore({
-      dataDir: dir,
-      fsync: 'never',
-      logger: quiet,
-      ...(segmentBytesMax === undefined ? {} : { segmentBytesMax }),
-    });
+    const store = await freshStore(p, 'ids', segmentBytesMax);
     // Another tenant's log first, so that the young figure is not the compiler's warm-up.
     await appendWithIds(store, 'warm-up', 0, measured / 5, size, payload);
     let at = 0;
@@ -78,7 +69,7 @@ export async function idempotentAppend(p: Params): Promise<Figure[]> {
     long.push(await phase(measured));
     segments = store.stats('bench').segments;
     await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(path.join(p.dir, 'ids'), { recursive: true, force: true });
   }
   const settings = {
     batchEvents: size,
