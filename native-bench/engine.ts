@@ -23,6 +23,32 @@ export function payloadOf(bytes: number): Buffer {
   return Buffer.from(`{"data":"${'x'.repeat(bytes - frame.length)}"}`);
 }
 
+/**
+ * Appends events from..from+total of a tenant (`make` builds event n) in batches of 100, four in
+ * flight, as a producer keeping a few batches outstanding would; returns events/s.
+ */
+export async function appendRate(
+  store: Store,
+  tenant: string,
+  from: number,
+  total: number,
+  make: (n: number) => AppendEvent,
+): Promise<number> {
+  let next = from;
+  const end = from + total;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < end) {
+        const events: AppendEvent[] = [];
+        for (let i = 0; i < 100; i++, next++) events.push(make(next));
+        await store.append(tenant, events);
+      }
+    }),
+  );
+  return total / ((performance.now() - started) / 1000);
+}
+
 /** A store with fsync = never in a fresh directory of the bench; default segments unless given. */
 export function freshStore(p: Params, name: string, segmentBytesMax?: number): Promise<Store> {
   return openStore({

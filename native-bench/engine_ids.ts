@@ -3,41 +3,19 @@
 // young, in one run, so that a cost growing with the log shows as a ratio below 1.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AppendEvent, Store } from '../engine/index.js';
-import { freshStore, type Params, payloadOf } from './engine.js';
+import type { AppendEvent } from '../engine/index.js';
+import { appendRate, freshStore, type Params, payloadOf } from './engine.js';
 import { type Figure, figure } from './report.js';
 
-/** Appends `total` events with fresh client ids in batches of `size`, four in flight; events/s. */
-async function appendWithIds(
-  store: Store,
-  tenant: string,
-  from: number,
-  total: number,
-  size: number,
-  payload: Buffer,
-): Promise<number> {
-  let next = from;
-  const end = from + total;
-  const batch = (): AppendEvent[] => {
-    const events: AppendEvent[] = [];
-    for (let i = 0; i < size; i++, next++) {
-      events.push({
-        eventType: 'bench.event',
-        entityId: `entity-${next % 10_000}`,
-        id: `client-${next}`,
-        payload,
-      });
-    }
-    return events;
-  };
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < end) await store.append(tenant, batch());
-    }),
-  );
-  return total / ((performance.now() - started) / 1000);
-}
+/** Events with fresh client ids, over 10,000 entities. */
+const withId =
+  (payload: Buffer) =>
+  (n: number): AppendEvent => ({
+    eventType: 'bench.event',
+    entityId: `entity-${n % 10_000}`,
+    id: `client-${n}`,
+    payload,
+  });
 
 export async function idempotentAppend(p: Params): Promise<Figure[]> {
   const measured = p.smoke ? 5_000 : 100_000;
@@ -46,7 +24,6 @@ export async function idempotentAppend(p: Params): Promise<Figure[]> {
   // measured young, once the window is full, and again a million events later.
   const gap = p.smoke ? 20_000 : 1_000_000;
   const segmentBytesMax = p.smoke ? 1024 * 1024 : undefined;
-  const size = 100;
   const payload = payloadOf(250);
   const young: number[] = [];
   const full: number[] = [];
@@ -55,10 +32,11 @@ export async function idempotentAppend(p: Params): Promise<Figure[]> {
   for (let run = 0; run < p.runs; run++) {
     const store = await freshStore(p, 'ids', segmentBytesMax);
     // Another tenant's log first, so that the young figure is not the compiler's warm-up.
-    await appendWithIds(store, 'warm-up', 0, measured / 5, size, payload);
+    const make = withId(payload);
+    await appendRate(store, 'warm-up', 0, measured / 5, make);
     let at = 0;
     const phase = async (events: number): Promise<number> => {
-      const rate = await appendWithIds(store, 'bench', at, events, size, payload);
+      const rate = await appendRate(store, 'bench', at, events, make);
       at += events;
       return rate;
     };
@@ -72,7 +50,7 @@ export async function idempotentAppend(p: Params): Promise<Figure[]> {
     fs.rmSync(path.join(p.dir, 'ids'), { recursive: true, force: true });
   }
   const settings = {
-    batchEvents: size,
+    batchEvents: 100,
     inFlight: 4,
     payloadBytes: 250,
     fsync: 'never',

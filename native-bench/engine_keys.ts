@@ -4,32 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { AppendEvent, Store } from '../engine/index.js';
-import { freshStore, type Params, payloadOf } from './engine.js';
+import { appendRate, freshStore, type Params, payloadOf } from './engine.js';
 import { type Figure, figure } from './report.js';
-
-/** Appends `total` events, four batches of 100 in flight; entity ids cycle through `entities`. */
-async function append(
-  store: Store,
-  total: number,
-  entities: number,
-  payload: Buffer,
-): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < total) {
-        const events: AppendEvent[] = [];
-        for (let i = 0; i < 100; i++, next++) {
-          events.push({ eventType: 'bench.event', entityId: `e-${next % entities}`, payload });
-        }
-        await store.append('bench', events);
-      }
-    }),
-  );
-  return total / ((performance.now() - started) / 1000);
-}
 
 export async function manyEntities(p: Params): Promise<Figure[]> {
   const total = p.smoke ? 20_000 : 1_200_000;
@@ -44,7 +20,11 @@ export async function manyEntities(p: Params): Promise<Figure[]> {
       const store = await freshStore(p, 'keys', segmentBytesMax);
       const delay = monitorEventLoopDelay({ resolution: 5 });
       delay.enable();
-      const rate = await append(store, total, entities, payload);
+      const rate = await appendRate(store, 'bench', 0, total, (n) => ({
+        eventType: 'bench.event',
+        entityId: `e-${n % entities}`,
+        payload,
+      }));
       delay.disable();
       await store.close();
       fs.rmSync(path.join(p.dir, 'keys'), { recursive: true, force: true });

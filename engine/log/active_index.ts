@@ -18,23 +18,13 @@ import {
   type IndexArrays,
   NO_INDEX_ARRAYS,
   releaseIndexArrays,
+  sharedCopy,
   takeIndexArrays,
 } from './index_arrays.js';
 import type { SealTask } from './seal_worker.js';
 
 const INITIAL_CAPACITY = 1024;
 const NONE = -1;
-
-/** A typed array of `length` elements in shared memory, holding `from`'s first elements. */
-function sharedCopy<T extends Int32Array | Uint32Array>(
-  make: (buffer: SharedArrayBuffer) => T,
-  from: T | null,
-  length: number,
-): T {
-  const wider = make(new SharedArrayBuffer(length * 4));
-  if (from !== null) wider.set(from);
-  return wider;
-}
 
 /**
  * Keys of one kind, each with a slot; `lasts[slot]` is the key's newest record and
@@ -112,6 +102,8 @@ export class ActiveIndex {
     clientId: string | null,
     eventType: string,
     entityId: string,
+    /** xxh32 of clientId, when the caller has it already. */
+    idHash = clientId === null ? 0 : hashString32(clientId),
   ): void {
     if (this.count === this.arrays.capacity) this.grow();
     const a = this.arrays;
@@ -121,7 +113,7 @@ export class ActiveIndex {
     a.timestamps[i] = timestampUs;
     this.entitySlots.chain(a.previousForEntity, entityId, i);
     this.typeSlots.chain(a.previousForType, eventType, i);
-    if (clientId !== null) this.ids.add(hashString32(clientId), relPosition);
+    if (clientId !== null) this.ids.add(idHash, relPosition);
   }
 
   /** Relative positions of the entity's records among the first `count`, ascending. */

@@ -4,22 +4,21 @@
 // per segment, and handing them to the sealing thread cost the event loop 200-350 ms for a
 // segment of 372,000 ids (copying the strings into arrays, then serializing them). The pairs
 // live in shared memory: the sealing thread reads them where they are.
+import { sharedCopy } from './index_arrays.js';
 
 const NONE = -1;
 const INITIAL_IDS = 64;
 
 export class IdTable {
   /** (hash, relative position) pairs, in the order added: relative positions ascend. */
-  private pairs = new Uint32Array(new SharedArrayBuffer(INITIAL_IDS * 8));
+  private pairs = sharedCopy((b) => new Uint32Array(b), null, INITIAL_IDS * 2);
   /** Indexes into `pairs` by hash, linear probing; never more than half full. */
   private slots = new Int32Array(INITIAL_IDS * 2).fill(NONE);
   count = 0;
 
   add(hash: number, rel: number): void {
     if (2 * this.count === this.pairs.length) {
-      const wider = new Uint32Array(new SharedArrayBuffer(this.pairs.byteLength * 2));
-      wider.set(this.pairs);
-      this.pairs = wider;
+      this.pairs = sharedCopy((b) => new Uint32Array(b), this.pairs, this.pairs.length * 2);
     }
     if (2 * (this.count + 1) > this.slots.length) this.rehash(this.slots.length * 2);
     this.pairs[2 * this.count] = hash;

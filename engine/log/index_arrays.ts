@@ -19,6 +19,20 @@ const BYTES_PER_RECORD = 24;
 /** A free set is taken for a request only if it is at most this many times too large. */
 const FIT_FACTOR = 4;
 
+/**
+ * A 4-byte typed array of `length` elements in shared memory, holding `from`'s elements: how
+ * the active index's per-key arrays grow, so that the sealing thread reads them in place too.
+ */
+export function sharedCopy<T extends Int32Array | Uint32Array>(
+  make: (buffer: SharedArrayBuffer) => T,
+  from: T | null,
+  length: number,
+): T {
+  const wider = make(new SharedArrayBuffer(length * 4));
+  if (from !== null) wider.set(from);
+  return wider;
+}
+
 const free: IndexArrays[] = [];
 let idleBytes = 0;
 

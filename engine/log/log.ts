@@ -144,19 +144,20 @@ export class Log {
   /**
    * The committed event with this id: by the position a generated id carries, else through
    * the segments' client-id sections, newest first, among events after position `after`.
+   * `hash`: the id's xxh32, when the caller has it.
    */
-  findById(id: string, after = 0): EventView | null {
+  findById(id: string, after = 0, hash?: number): EventView | null {
     const position = positionFromId(id);
     if (position !== null && position > after) {
       const found = this.readPosition(position);
       if (found !== null && found.id === id) return found;
     }
-    const hash = hashString32(id);
+    const idHash = hash ?? hashString32(id);
     for (let s = this.segments.length - 1; s >= 0; s--) {
       const segment = this.segments[s]!;
       if (segment.count === 0) continue;
       if (segment.lastPosition <= after) break;
-      for (const rel of idCandidates(segment, this.config, hash)) {
+      for (const rel of idCandidates(segment, this.config, idHash)) {
         const view = indexView(segment, this.config);
         const i = lowerBoundRel(view, rel);
         if (i >= view.count || view.relPosition(i) !== rel) continue;
@@ -172,8 +173,8 @@ export class Log {
    * idempotency window (the last `idempotencyWindowEvents` events). Without a bound every
    * append of a new id searched every segment of the log, and slowed as the log grew.
    */
-  findRetry(id: string): EventView | null {
-    return this.findById(id, this.lastPosition - this.idempotencyWindow);
+  findRetry(id: string, hash: number): EventView | null {
+    return this.findById(id, this.lastPosition - this.idempotencyWindow, hash);
   }
 
   /** Seals the active segment now if it holds events (see RoundWriter.rollNow). */
@@ -245,6 +246,7 @@ export class Log {
         r.clientId ? r.id : null,
         r.eventType,
         r.entityId,
+        r.idHash,
       );
       applyEvent(this.totals, r.entityId, r.eventType, r.version, r.position);
     }

@@ -173,12 +173,9 @@ export async function openLogDir(
 ): Promise<OpenedLog & { checkpointPosition: number }> {
   const opened = await openSegments(io, dir, logger);
   // The last position ever assigned: an empty last segment starts one past it, which stays
-  // true when retention has removed every event before it.
+  // true when retention has removed every event before it (segments never overlap).
   const final = opened.segments[opened.segments.length - 1]!;
-  const last = opened.segments.reduce(
-    (p, s) => (s.count > 0 ? s.lastPosition : p),
-    final.basePosition - 1,
-  );
+  const last = final.count > 0 ? final.lastPosition : final.basePosition - 1;
   if (opened.checkpointPosition <= last) return opened;
   // The checkpoint speaks of events the segments no longer hold (files cut or removed by
   // hand): it cannot be trusted, so drop it and count everything from the segments.

@@ -12,7 +12,7 @@ export interface CommittedState {
   readonly lastTimestampUs: number;
   entityVersion(entityId: string): number;
   /** The committed event a new append with this client id repeats (within the window). */
-  findRetry(id: string): DuplicateSource | null;
+  findRetry(id: string, hash: number): DuplicateSource | null;
 }
 
 export class PendingState implements RoundContext {
@@ -37,8 +37,8 @@ export class PendingState implements RoundContext {
     return this.committed.entityVersion(entityId);
   }
 
-  findById(id: string): DuplicateSource | null {
-    return this.ids.get(id) ?? this.committed.findRetry(id);
+  findById(id: string, hash: number): DuplicateSource | null {
+    return this.ids.get(id) ?? this.committed.findRetry(id, hash);
   }
 
   /** Takes in where a newly prepared round leaves the log. */

@@ -2,6 +2,7 @@
 // against the committed state (and each other, in arrival order), given positions and versions,
 // and encoded into one buffer that is written with one call and made durable with one fsync.
 import { StoreError } from '../errors.js';
+import { hashString32 } from '../format/checksum.js';
 import { type RecordInput, recordLength, writeRecord } from '../format/record.js';
 import type { AppendResult } from '../types.js';
 import { takeRoundBuffer } from './round_buffers.js';
@@ -13,6 +14,8 @@ import { takeRoundBuffer } from './round_buffers.js';
 export interface CheckedEvent extends RecordInput {
   /** -1 means any. */
   expectedVersion: number;
+  /** xxh32 of a client id, taken once when the round looks for a retry; the index reuses it. */
+  idHash: number;
 }
 
 export interface PendingAppend {
@@ -38,7 +41,7 @@ export interface PreparedRound {
   buf: Buffer;
   /** The reused slab buf lives in, given back when the round is written (see round_buffers). */
   slab: Buffer | null;
-  records: RecordInput[];
+  records: CheckedEvent[];
   /** Offset of each record inside buf, plus buf.length at the end. */
   offsets: number[];
 }
@@ -62,7 +65,7 @@ export interface RoundContext {
   readonly ids: Map<string, DuplicateSource>;
   committedVersion(entityId: string): number;
   /** A claimed or committed event with this client id. */
-  findById(id: string): DuplicateSource | null;
+  findById(id: string, hash: number): DuplicateSource | null;
   /** Where the round just prepared leaves the log. */
   claimed(lastPosition: number, lastTimestampUs: number): void;
 }
@@ -80,7 +83,8 @@ export function nowUs(): number {
 
 /** The result a retried client id gets, or an error when the id names another event. */
 function duplicateOf(event: CheckedEvent, ctx: RoundContext): AppendResult | StoreError | null {
-  const original = ctx.findById(event.id);
+  event.idHash = hashString32(event.id);
+  const original = ctx.findById(event.id, event.idHash);
   if (original === null) return null;
   if (original.entityId !== event.entityId || original.eventType !== event.eventType) {
     return new StoreError('ALREADY_EXISTS', `event id ${event.id} is already used`, {
@@ -107,7 +111,7 @@ export function prepareRound(queue: PendingAppend[], ctx: RoundContext): Prepare
   /** Pairs of (entity id, claim before this append) for the append being checked. */
   const undo: (string | number | undefined)[] = [];
   const accepted: Accepted[] = [];
-  const records: RecordInput[] = [];
+  const records: CheckedEvent[] = [];
   let position = ctx.lastPosition + 1;
   /** Bytes of the records: the accepted appends' own count (PendingAppend.bytes), less retries. */
   let total = 0;

@@ -134,7 +134,6 @@ function rebuildIndex(segment: Segment, ctx: SegmentContext, reason: string): Se
   return decodeSegmentIndex(buf) as SealedIndex;
 }
 
-/** The sealed index, loaded through the cache and checked on every load. */
 /**
  * The sealed segment's index, from the read cache or its file. `keep = false` leaves a loaded
  * index out of the cache: the caller takes one section from it and drops the rest.
@@ -202,10 +201,8 @@ export function idCandidates(
   if (active !== null) return active.ids.candidates(hash);
   let cached = segment.cachedIds;
   if (cached === null) {
-    // The whole index (tens of bytes per record) would crowd out the chunks and indexes that
-    // reads use; only its id section (8 bytes per client id) is kept.
     // A seal hands its section over (cacheIdSection); this is for segments sealed before the
-    // process started, or whose section the cache let go.
+    // process started, or whose section the cache let go. The rest of the index is dropped.
     const pairs = idPairsOf(sealedIndexOf(segment, ctx, false));
     cached = cacheIdSection(segment, ctx.cache, pairs, buildIdFilter(pairs));
   } else {

@@ -184,6 +184,7 @@ export function checkAppend(
       payload: checkJsonBytes(event.payload, 'payload', i, max.payloadBytesMax),
       metadata,
       expectedVersion: checkExpected(event.expectedVersion, i),
+      idHash: 0,
       escape: entityMeasure < 0 || idMeasure < 0,
       // Filled in by the round.
       position: 0,

@@ -238,14 +238,23 @@ describe('zeros written ahead of appends', () => {
     assert.equal(reopened.stats('default').recoveredTruncations, 0);
   });
 
-  it('left by a crash are space, not a torn tail: every event is there and nothing is counted', async (t) => {
+  /**
+   * The files as a kill -9 would leave them after `n` appends (copied while the store is open),
+   * and where its last record ended.
+   */
+  async function crashCopy(n: number): Promise<{ copy: string; end: number }> {
     const dir = tmpDir();
     const store = await openTiny(dir, options);
-    await writeN(store, 150);
-    // The files as a kill -9 would leave them: copied while the store is open.
+    await writeN(store, n);
     const copy = tmpDir();
     fs.cpSync(dir, copy, { recursive: true });
+    const end = dataEnd(store);
     await store.close();
+    return { copy, end };
+  }
+
+  it('left by a crash are space, not a torn tail: every event is there and nothing is counted', async (t) => {
+    const { copy } = await crashCopy(150);
     const file = segmentFiles(copy).at(-1)!;
     const crashed = fs.statSync(file).size;
     const reopened = await openTiny(copy, options);
@@ -262,13 +271,7 @@ describe('zeros written ahead of appends', () => {
   });
 
   it('do not hide a torn record before them: that is still cut and counted', async (t) => {
-    const dir = tmpDir();
-    const store = await openTiny(dir, options);
-    await writeN(store, 150);
-    const copy = tmpDir();
-    fs.cpSync(dir, copy, { recursive: true });
-    const end = dataEnd(store);
-    await store.close();
+    const { copy, end } = await crashCopy(150);
     const file = segmentFiles(copy).at(-1)!;
     const fd = fs.openSync(file, 'r+');
     fs.writeSync(fd, Buffer.from([9, 9, 9, 9, 9, 9, 9, 9, 60, 0, 0, 0, 1]), 0, 13, end);
