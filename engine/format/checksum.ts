@@ -14,11 +14,32 @@ export async function initChecksum(): Promise<void> {
 export function checksum64(bytes: Uint8Array): bigint {
   assert(hasher !== null, 'initChecksum() must run first');
   if (bytes.byteLength <= HASH_PIECE_BYTES) return hasher.h64Raw(bytes);
+  return createChecksum64().update(bytes).digest();
+}
+
+export interface Checksum64 {
+  update(bytes: Uint8Array): Checksum64;
+  digest(): bigint;
+}
+
+/**
+ * xxh64 (seed 0) of bytes given in order, in as many calls as it takes: the same value as
+ * checksum64 of them all. Each state keeps its own copy of the hash state, so several may be
+ * open at once.
+ */
+export function createChecksum64(): Checksum64 {
+  assert(hasher !== null, 'initChecksum() must run first');
   const state = hasher.create64();
-  for (let at = 0; at < bytes.byteLength; at += HASH_PIECE_BYTES) {
-    state.update(bytes.subarray(at, at + HASH_PIECE_BYTES));
-  }
-  return state.digest();
+  const sum: Checksum64 = {
+    update(bytes) {
+      for (let at = 0; at < bytes.byteLength; at += HASH_PIECE_BYTES) {
+        state.update(bytes.subarray(at, at + HASH_PIECE_BYTES));
+      }
+      return sum;
+    },
+    digest: () => state.digest(),
+  };
+  return sum;
 }
 
 // Writing the BigInt through a typed array avoids Buffer.writeBigUInt64LE's shifts and masks.

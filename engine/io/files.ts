@@ -172,12 +172,25 @@ export async function syncTree(dir: string): Promise<void> {
   await syncDir(dir);
 }
 
-/** Writes a small file through a temporary name, durable before it gets its real name. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+/**
+ * Writes a file through a temporary name, durable before it gets its real name. `data` may come
+ * in pieces, each written before the next is asked for (so a producer may reuse its buffer).
+ */
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array | AsyncIterable<Uint8Array>,
+): Promise<void> {
   const temp = `${file}.tmp`;
   const handle = await fs.promises.open(temp, 'w', 0o600);
   try {
-    await handle.writeFile(data);
+    if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+    else {
+      for await (const piece of data) {
+        for (let done = 0; done < piece.length; ) {
+          done += (await handle.write(piece, done, piece.length - done)).bytesWritten;
+        }
+      }
+    }
     await handle.datasync();
   } finally {
     await handle.close();

@@ -16,8 +16,11 @@ export interface Io {
   exists(file: string): boolean;
   /** Whole file, or null when it does not exist. */
   readFile(file: string): Buffer | null;
-  /** Writes to `file.tmp`, fsyncs it, renames it into place, fsyncs the directory. */
-  writeFileAtomic(file: string, data: Uint8Array): Promise<void>;
+  /**
+   * Writes to `file.tmp`, fsyncs it, renames it into place, fsyncs the directory. Data given in
+   * pieces is written one piece at a time, each before the next is asked for.
+   */
+  writeFileAtomic(file: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
   unlink(file: string): void;
   /** Renames a file over another, synchronously. */
   rename(from: string, to: string): void;

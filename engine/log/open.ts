@@ -16,7 +16,7 @@ import type { Io } from '../io/io.js';
 import { ActiveIndex } from './active_index.js';
 import { hasValidRecordAfter, type ScannedRecord, scanSegment, zerosToEnd } from './scan.js';
 import { newSegment, type Segment } from './segment.js';
-import { applyView, emptyTotals, type LogTotals } from './state.js';
+import { applyView, emptyTotals, type LogTotals, withoutView } from './state.js';
 
 export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -39,7 +39,7 @@ function loadTotals(io: Io, dir: string, logger: Logger): LogTotals {
     logger.warn('entity checkpoint unusable; rebuilding from segments', { file, reason: decoded });
     return emptyTotals();
   }
-  return decoded;
+  return withoutView(decoded);
 }
 
 /** Records of `batch` past the checkpoint update the totals. */

@@ -1,20 +1,30 @@
 // The in-memory state of one log that is not in any segment: per-entity versions and spans, per
 // type counts and spans. It grows with entities and types, never with events.
-import type { Checkpoint } from '../format/checkpoint.js';
+import type { Checkpoint, CheckpointSource, EntityState } from '../format/checkpoint.js';
 import type { EventView } from '../format/event_view.js';
 import { ERASE_EVENT_TYPE } from '../format/names.js';
 
 /** The totals a log keeps are exactly what its checkpoint records. */
-export type LogTotals = Checkpoint;
+export interface LogTotals extends Checkpoint {
+  /**
+   * While a frozen view is being read (see freezeTotals): every entity changed since it was
+   * taken, as it was then, or null for an entity that did not exist then.
+   */
+  before: Map<string, EntityState | null> | null;
+}
 
 export function emptyTotals(): LogTotals {
-  return {
+  return withoutView({
     coveredPosition: 0,
     totalIngested: 0,
     entities: new Map(),
     types: new Map(),
     erased: new Map(),
-  };
+  });
+}
+
+export function withoutView(checkpoint: Checkpoint): LogTotals {
+  return { ...checkpoint, before: null };
 }
 
 export function applyEvent(
@@ -25,6 +35,9 @@ export function applyEvent(
   position: number,
 ): void {
   const entity = totals.entities.get(entityId);
+  if (totals.before !== null && !totals.before.has(entityId)) {
+    totals.before.set(entityId, entity === undefined ? null : { ...entity });
+  }
   if (entity === undefined) {
     totals.entities.set(entityId, { version, firstPosition: position, lastPosition: position });
   } else {
@@ -50,4 +63,43 @@ export function isErased(totals: LogTotals, entityId: string, position: number):
 
 export function applyView(totals: LogTotals, view: EventView): void {
   applyEvent(totals, view.entityId, view.eventType, view.version, view.position);
+}
+
+/** A checkpoint's view of the totals as they are now, read while they go on changing. */
+export interface FrozenTotals extends CheckpointSource {
+  /** Ends the view: changes stop being recorded for it. */
+  release(): void;
+}
+
+/**
+ * The totals as of now, readable across event-loop turns while appends go on changing them.
+ * Encoding every entity at once stalled the event loop for 420-870 ms at 1.4M entities
+ * (measured); a view read a piece at a time lets appends in between. Types and erased entities,
+ * few, are copied now. Entities are read from the live map: one an append changes meanwhile
+ * first leaves its state as of now in `before`, and one created meanwhile is skipped. Entities
+ * are never removed from the map, so every entity of now is met once. One view at a time.
+ */
+export function freezeTotals(totals: LogTotals): FrozenTotals {
+  if (totals.before !== null) throw new Error('the totals already have a frozen view');
+  const before = new Map<string, EntityState | null>();
+  totals.before = before;
+  const live = totals.entities;
+  function* entities(): Generator<readonly [string, EntityState]> {
+    for (const entry of live) {
+      const then = before.get(entry[0]);
+      if (then === undefined) yield entry;
+      else if (then !== null) yield [entry[0], then];
+    }
+  }
+  return {
+    coveredPosition: totals.coveredPosition,
+    totalIngested: totals.totalIngested,
+    entityCount: live.size,
+    entities: entities(),
+    types: new Map([...totals.types].map(([type, state]) => [type, { ...state }])),
+    erased: new Map(totals.erased),
+    release() {
+      if (totals.before === before) totals.before = null;
+    },
+  };
 }

@@ -4,8 +4,15 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
+import {
+  checkpointPieces,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from '../../engine/format/checkpoint.js';
+import { initChecksum } from '../../engine/format/checksum.js';
 import { createNodeIo, type Io, type Store } from '../../engine/index.js';
+import { applyEvent, emptyTotals, freezeTotals } from '../../engine/log/state.js';
 import { ev } from '../helpers/events.js';
 import { openTiny } from '../helpers/store.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -34,6 +41,45 @@ function totals(store: Store) {
 }
 
 describe('entity checkpoint', () => {
+  before(() => initChecksum());
+
+  it('is written from a frozen view: appends in between change nothing it holds', () => {
+    const totals = emptyTotals();
+    let position = 0;
+    const append = (entity: string, type = 'thing.changed'): void => {
+      position++;
+      const version = (totals.entities.get(entity)?.version ?? 0) + 1;
+      applyEvent(totals, entity, type, version, position);
+      totals.coveredPosition = position;
+    };
+    for (let i = 0; i < 200; i++) append(`entity-${i}`, i % 2 === 0 ? 'even.added' : 'odd.added');
+    append('entity-3');
+    append('entity-150', '$erase');
+    const expected = decodeCheckpoint(encodeCheckpoint(totals));
+
+    const view = freezeTotals(totals);
+    assert.throws(() => freezeTotals(totals), /already/, 'one view at a time');
+    // Pieces of a few hundred bytes: about ten entities each, so appends land between them.
+    const pieces: Buffer[] = [];
+    let turn = 0;
+    for (const piece of checkpointPieces(view, 600)) {
+      pieces.push(Buffer.from(piece));
+      turn++;
+      append(`entity-${turn}`); // already written
+      append(`entity-${199 - turn}`, 'odd.added'); // not yet written
+      append(`late-${turn}`, 'late.added'); // new since the view
+      append(`entity-${100 + turn}`, '$erase');
+    }
+    assert.ok(pieces.length >= 10, `${pieces.length} pieces`);
+    view.release();
+    assert.equal(totals.before, null);
+    assert.deepEqual(decodeCheckpoint(Buffer.concat(pieces)), expected);
+    // The live totals moved on meanwhile.
+    assert.equal(totals.entities.get('entity-198')!.version, 2);
+    assert.equal(totals.entities.size, 200 + turn);
+    assert.equal(totals.totalIngested, 202 + 4 * turn);
+  });
+
   it('is written as often as the entities it holds allow, and totals stay exact', async (t) => {
     const dir = tmpDir();
     const { io, checkpoints } = countingIo();

@@ -184,7 +184,7 @@ describe('on-disk formats', () => {
       types: new Map([['order.placed', { count: 2, firstPosition: 1, lastPosition: 3 }]]),
       erased: new Map([['order-9', 3]]),
     });
-    assert.deepEqual(checkpoint, golden('checkpoint-v2.ckpt', checkpoint));
+    assert.deepEqual(checkpoint, golden('checkpoint-v3.ckpt', checkpoint));
     const back = decodeCheckpoint(checkpoint);
     assert.ok(typeof back !== 'string');
     assert.deepEqual(back.entities.get('order-1'), {
@@ -193,7 +193,12 @@ describe('on-disk formats', () => {
       lastPosition: 2,
     });
     assert.deepEqual([...back.erased], [['order-9', 3]]);
-    // Format 1 files (no erased table) are still read.
+    const flipped = Buffer.from(checkpoint);
+    flipped[45] = flipped[45]! ^ 1;
+    assert.equal(decodeCheckpoint(flipped), 'checksum mismatch');
+    // Format 2 files (checksum first) and format 1 files (no erased table either) are read.
+    const v2 = decodeCheckpoint(fs.readFileSync(`${fixtures}checkpoint-v2.ckpt`));
+    assert.deepEqual(v2, back, 'format 2 holds the same totals');
     const v1 = decodeCheckpoint(fs.readFileSync(`${fixtures}checkpoint-v1.ckpt`));
     assert.ok(typeof v1 !== 'string', String(v1));
     assert.deepEqual([v1.entities.size, v1.erased.size], [1, 0]);
