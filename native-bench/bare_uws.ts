@@ -1,7 +1,9 @@
 // The ceiling: a bare uWebSockets.js endpoint that copies the request body and answers a small
-// JSON object, nothing else. Prints its port, then serves until killed.
+// JSON object, nothing else. Given a file, a GET answers with that file's bytes instead (the
+// ceiling for a query whose response is as large). Prints its port, then serves until killed.
 
 import type * as Uws from 'uWebSockets.js';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -9,6 +11,8 @@ const uws = require(
   `uWebSockets.js/binaries/uws_${process.platform}_${process.arch}_${process.versions.modules}.node`,
 ) as typeof Uws;
 const reply = '{"event_id":"00000000-0000-8000-8000-000000000000","version":1,"position":1}';
+const bodyFile = process.argv[2];
+const getReply = bodyFile === undefined ? Buffer.from(reply) : fs.readFileSync(bodyFile);
 uws
   .App()
   .post('/*', (res) => {
@@ -26,7 +30,7 @@ uws
     });
   })
   .get('/*', (res) => {
-    res.cork(() => res.writeHeader('content-type', 'application/json').end(reply));
+    res.cork(() => res.writeHeader('content-type', 'application/json').end(getReply));
   })
   .listen('127.0.0.1', 0, (socket) => {
     if (!socket) process.exit(1);
