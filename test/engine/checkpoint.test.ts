@@ -80,6 +80,50 @@ describe('entity checkpoint', () => {
     assert.equal(totals.totalIngested, 202 + 4 * turn);
   });
 
+  it('holds the totals of the moment it began while appends commit during its write', async (t) => {
+    const dir = tmpDir();
+    const inner = createNodeIo();
+    let during: (() => Promise<void>) | null = null;
+    let written: ReturnType<typeof decodeCheckpoint> | null = null;
+    const io: Io = {
+      ...inner,
+      async writeFileAtomic(file, data) {
+        // The view is taken before the file is written: these appends commit in between.
+        const run = path.basename(file) === 'entities.ckpt' ? during : null;
+        if (run === null) return inner.writeFileAtomic(file, data);
+        during = null;
+        await run();
+        await inner.writeFileAtomic(file, data);
+        // Read at once: a seal after the appends above may write a newer one.
+        written = decodeCheckpoint(fs.readFileSync(file));
+      },
+    };
+    let store = await openTiny(dir, { io, compactionIntervalMs: 0 });
+    t.after(() => store.close());
+    for (let i = 0; i < 40; i++) {
+      await store.append('default', [ev('one.added', `one-${i}`, { i })]);
+    }
+    const covered = store.stats('default').lastPosition;
+    during = async () => {
+      await store.append('default', [ev('one.changed', 'one-3'), ev('late.added', 'late-1')]);
+    };
+    await store.compact();
+    const file = written as ReturnType<typeof decodeCheckpoint> | null;
+    assert.ok(file !== null, 'a checkpoint was written');
+    assert.ok(typeof file !== 'string', String(file));
+    assert.equal(file.coveredPosition, covered);
+    assert.equal(file.totalIngested, 40);
+    assert.equal(file.entities.get('one-3')!.version, 1, 'as it was when the view was taken');
+    assert.equal(file.entities.has('late-1'), false, 'created after the view');
+    assert.equal(file.types.has('late.added'), false);
+
+    await store.close();
+    store = await openTiny(dir);
+    assert.equal(store.entityVersion('default', 'one-3'), 2);
+    assert.equal(store.entityVersion('default', 'late-1'), 1);
+    assert.equal(store.stats('default').totalIngested, 42, 'nothing counted twice');
+  });
+
   it('is written as often as the entities it holds allow, and totals stay exact', async (t) => {
     const dir = tmpDir();
     const { io, checkpoints } = countingIo();
