@@ -16,6 +16,7 @@ import {
   syncDir,
 } from '../io/files.js';
 import { limits } from '../limits.js';
+import { encodeFrozenCheckpoint } from '../log/checkpoint_file.js';
 import type { CapturedFile, CapturedLog } from '../store/capture.js';
 import { BlockWriter } from './blocks.js';
 import {
@@ -100,6 +101,13 @@ async function writeBackup(
   const finalDir = path.join(options.backupDir, id);
   const workDir = `${finalDir}${PARTIAL_SUFFIX}`;
   const files: CapturedFile[] = [...capture.logs.flatMap((l) => l.files), ...capture.extra];
+  // Entity checkpoints are encoded from the totals frozen at capture, a piece per event-loop
+  // turn, each view released once read.
+  for (const file of files) {
+    if (file.totals === undefined) continue;
+    file.pieces = await encodeFrozenCheckpoint(file.totals);
+    file.bytes = file.pieces.reduce((sum, piece) => sum + piece.length, 0);
+  }
   // Index files are immutable once written; their size is read now.
   for (const file of files) {
     if (file.bytes >= 0) continue;
@@ -126,9 +134,10 @@ async function writeBackup(
         const hash = createHash('sha256');
         await blocks.write(tarHeader(file.path, file.bytes, mtime));
         const chunks =
-          file.data !== null
+          file.pieces ??
+          (file.data !== null
             ? [file.data]
-            : readChunks(file.source!, file.bytes, limits.backupReadChunkBytes);
+            : readChunks(file.source!, file.bytes, limits.backupReadChunkBytes));
         try {
           for await (const chunk of chunks) {
             hash.update(chunk);

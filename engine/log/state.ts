@@ -7,10 +7,10 @@ import { ERASE_EVENT_TYPE } from '../format/names.js';
 /** The totals a log keeps are exactly what its checkpoint records. */
 export interface LogTotals extends Checkpoint {
   /**
-   * While a frozen view is being read (see freezeTotals): every entity changed since it was
-   * taken, as it was then, or null for an entity that did not exist then.
+   * One map per frozen view being read (see freezeTotals): every entity changed since the view
+   * was taken, as it was then, or null for an entity that did not exist then. Usually none.
    */
-  before: Map<string, EntityState | null> | null;
+  views: Map<string, EntityState | null>[];
 }
 
 export function emptyTotals(): LogTotals {
@@ -24,7 +24,7 @@ export function emptyTotals(): LogTotals {
 }
 
 export function withoutView(checkpoint: Checkpoint): LogTotals {
-  return { ...checkpoint, before: null };
+  return { ...checkpoint, views: [] };
 }
 
 export function applyEvent(
@@ -35,8 +35,10 @@ export function applyEvent(
   position: number,
 ): void {
   const entity = totals.entities.get(entityId);
-  if (totals.before !== null && !totals.before.has(entityId)) {
-    totals.before.set(entityId, entity === undefined ? null : { ...entity });
+  const views = totals.views;
+  for (let v = 0; v < views.length; v++) {
+    const before = views[v]!;
+    if (!before.has(entityId)) before.set(entityId, entity === undefined ? null : { ...entity });
   }
   if (entity === undefined) {
     totals.entities.set(entityId, { version, firstPosition: position, lastPosition: position });
@@ -67,7 +69,7 @@ export function applyView(totals: LogTotals, view: EventView): void {
 
 /** A checkpoint's view of the totals as they are now, read while they go on changing. */
 export interface FrozenTotals extends CheckpointSource {
-  /** Ends the view: changes stop being recorded for it. */
+  /** Ends the view: changes stop being recorded for it. Idempotent. */
   release(): void;
 }
 
@@ -76,13 +78,14 @@ export interface FrozenTotals extends CheckpointSource {
  * Encoding every entity at once stalled the event loop for 420-870 ms at 1.4M entities
  * (measured); a view read a piece at a time lets appends in between. Types and erased entities,
  * few, are copied now. Entities are read from the live map: one an append changes meanwhile
- * first leaves its state as of now in `before`, and one created meanwhile is skipped. Entities
- * are never removed from the map, so every entity of now is met once. One view at a time.
+ * first leaves its state as of now in the view's map, and one created meanwhile is skipped.
+ * Entities are never removed from the map, so every entity of now is met once. Views are
+ * independent (a seal's checkpoint and a backup may read one each); every append pays for
+ * each view until it is released, so release it as soon as it has been read.
  */
 export function freezeTotals(totals: LogTotals): FrozenTotals {
-  if (totals.before !== null) throw new Error('the totals already have a frozen view');
   const before = new Map<string, EntityState | null>();
-  totals.before = before;
+  totals.views.push(before);
   const live = totals.entities;
   function* entities(): Generator<readonly [string, EntityState]> {
     for (const entry of live) {
@@ -99,7 +102,8 @@ export function freezeTotals(totals: LogTotals): FrozenTotals {
     types: new Map([...totals.types].map(([type, state]) => [type, { ...state }])),
     erased: new Map(totals.erased),
     release() {
-      if (totals.before === before) totals.before = null;
+      const at = totals.views.indexOf(before);
+      if (at >= 0) totals.views.splice(at, 1);
     },
   };
 }

@@ -1,21 +1,29 @@
 // What a backup copies, fixed in one synchronous step: for every log, its segment files with the
-// committed length of each, the index files already written, and an entity checkpoint encoded
-// from the live totals. Commits update lengths and totals together and synchronously, so the
-// capture is a consistent cut at one position per log, while appends go on after it.
+// committed length of each, the index files already written, and a frozen view of its totals
+// (log/state.ts) that the entity checkpoint is encoded from afterwards, a piece per event-loop
+// turn: encoding it here held the event loop for hundreds of milliseconds with a million
+// entities. Commits update lengths and totals together and synchronously, so the capture is a
+// consistent cut at one position per log, while appends go on after it.
 import path from 'node:path';
-import { encodeCheckpoint } from '../format/checkpoint.js';
 import { CHECKPOINT_NAME } from '../format/names.js';
 import { encodeSegmentIndex } from '../format/segment_index.js';
 import type { Io } from '../io/io.js';
 import type { Log } from '../log/log.js';
+import { type FrozenTotals, freezeTotals } from '../log/state.js';
 
-/** One file of a capture: `bytes` of `source` on disk, or `data` held in memory. */
+/**
+ * One file of a capture: `bytes` of `source` on disk, or `data` held in memory, or, for an
+ * entity checkpoint, `totals` to encode it from into `pieces` (`bytes` is -1 until then).
+ */
 export interface CapturedFile {
   /** Path inside the data directory, '/'-separated. */
   path: string;
   bytes: number;
   source: string | null;
   data: Buffer | null;
+  /** Released once encoded, or by the capture's release. */
+  totals?: FrozenTotals;
+  pieces?: Buffer[];
 }
 
 export interface CapturedLog {
@@ -55,12 +63,12 @@ export function captureLog(
         : indexFile(rel(segment.indexPath), encodeSegmentIndex(index.source())),
     );
   }
-  const checkpoint = encodeCheckpoint({ ...log.totals });
   files.push({
     path: rel(path.join(log.dir, CHECKPOINT_NAME)),
-    bytes: checkpoint.length,
+    bytes: -1,
     source: null,
-    data: checkpoint,
+    data: null,
+    totals: freezeTotals(log.totals),
   });
   return {
     tenant,
@@ -79,15 +87,28 @@ export function captureStore(
   extraFiles: readonly string[],
 ): { logs: CapturedLog[]; extra: CapturedFile[] } {
   const logs: CapturedLog[] = [];
-  for (const id of [...tenants.keys()].sort()) {
-    const tenant = tenants.get(id)!;
-    logs.push(captureLog(tenant.events, id, 'events', dataDir));
-    logs.push(captureLog(tenant.snapshots, id, 'snapshots', dataDir));
-  }
   const extra: CapturedFile[] = [];
-  for (const rel of extraFiles) {
-    const data = io.readFile(path.join(dataDir, rel));
-    if (data !== null) extra.push({ path: rel, bytes: data.length, source: null, data });
+  try {
+    for (const id of [...tenants.keys()].sort()) {
+      const tenant = tenants.get(id)!;
+      logs.push(captureLog(tenant.events, id, 'events', dataDir));
+      logs.push(captureLog(tenant.snapshots, id, 'snapshots', dataDir));
+    }
+    for (const rel of extraFiles) {
+      const data = io.readFile(path.join(dataDir, rel));
+      if (data !== null) extra.push({ path: rel, bytes: data.length, source: null, data });
+    }
+  } catch (error) {
+    releaseTotals(logs);
+    throw error;
   }
   return { logs, extra };
+}
+
+/**
+ * Ends the frozen views of a capture's checkpoints that were not encoded: every append pays for
+ * a view while it lasts.
+ */
+export function releaseTotals(logs: readonly CapturedLog[]): void {
+  for (const log of logs) for (const file of log.files) file.totals?.release();
 }

@@ -15,7 +15,7 @@ import { encodedBytes } from '../log/round.js';
 import { createSealer } from '../log/sealer.js';
 import { isErased } from '../log/state.js';
 import type { AppendEvent, AppendResult, ReadQuery, ReadResult } from '../types.js';
-import { captureStore } from './capture.js';
+import { captureStore, releaseTotals } from './capture.js';
 import { createCommitScheduler } from './commit_scheduler.js';
 import {
   type CompactionRun,
@@ -327,14 +327,16 @@ export async function openStore(options: StoreOptions): Promise<Store> {
           cause: error.message,
         });
       }
+      const captured = captureStore(tenants, config.dataDir, io, extraFiles);
       // Compaction leaves the captured files alone until the backup releases them.
       fileHolds++;
       let held = true;
       const release = () => {
+        releaseTotals(captured.logs);
         if (held) fileHolds--;
         held = false;
       };
-      return { ...captureStore(tenants, config.dataDir, io, extraFiles), release };
+      return { ...captured, release };
     },
     compact: () => compactor.run(),
     compactionStats: () => compactor.stats(),
