@@ -30,7 +30,7 @@ const ENTRY_FIXED_BYTES = 1 + 4 + 8 + 8;
 /** The longest entry: a key's length is one byte. */
 const ENTRY_BYTES_MAX = ENTRY_FIXED_BYTES + 255;
 /** Pieces checkpointPieces yields by default. */
-export const CHECKPOINT_PIECE_BYTES = 256 * 1024;
+const CHECKPOINT_PIECE_BYTES = 256 * 1024;
 
 export interface EntityState {
   version: number;
@@ -64,11 +64,14 @@ export interface CheckpointSource {
   erased: ReadonlyMap<string, number>;
 }
 
-export function checkpointSource(checkpoint: Checkpoint): CheckpointSource {
+function checkpointSource(checkpoint: Checkpoint): CheckpointSource {
   return { ...checkpoint, entityCount: checkpoint.entities.size };
 }
 
-/** The whole file in one buffer (tests, and backups, which capture it in one step). */
+/**
+ * The whole file in one buffer, encoded in one go: for fixtures and tests. The store writes it
+ * in pieces from a frozen view (log/checkpoint_file.ts), without holding the event loop.
+ */
 export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
   let size = HEADER_BYTES + 4 + TRAILER_BYTES;
   for (const key of checkpoint.entities.keys()) size += ENTRY_FIXED_BYTES + Buffer.byteLength(key);
