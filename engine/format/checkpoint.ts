@@ -64,23 +64,13 @@ export interface CheckpointSource {
   erased: ReadonlyMap<string, number>;
 }
 
-function checkpointSource(checkpoint: Checkpoint): CheckpointSource {
-  return { ...checkpoint, entityCount: checkpoint.entities.size };
-}
-
 /**
  * The whole file in one buffer, encoded in one go: for fixtures and tests. The store writes it
  * in pieces from a frozen view (log/checkpoint_file.ts), without holding the event loop.
  */
 export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
-  let size = HEADER_BYTES + 4 + TRAILER_BYTES;
-  for (const key of checkpoint.entities.keys()) size += ENTRY_FIXED_BYTES + Buffer.byteLength(key);
-  for (const key of checkpoint.types.keys()) size += ENTRY_FIXED_BYTES + Buffer.byteLength(key);
-  for (const key of checkpoint.erased.keys()) size += 1 + Buffer.byteLength(key) + 8;
-  // One piece with room to spare holds it all.
-  const pieces = [...checkpointPieces(checkpointSource(checkpoint), size + ENTRY_BYTES_MAX)];
-  assert(pieces.length === 1, 'a checkpoint sized in advance is one piece');
-  return pieces[0]!;
+  const source = { ...checkpoint, entityCount: checkpoint.entities.size };
+  return Buffer.concat(Array.from(checkpointPieces(source), (piece) => Buffer.from(piece)));
 }
 
 /**

@@ -16,6 +16,16 @@ function blockOf(hash: number, blocks: number): number {
   return Math.floor((hash / 4294967296) * blocks) * BLOCK_WORDS;
 }
 
+// An id's BITS_SET bits within its block: from a remix of its hash, an odd step apart (the
+// same sequence when built and when asked).
+function firstBitOf(hash: number): number {
+  return Math.imul(hash, 0x9e3779b1) ^ (hash >>> 15);
+}
+
+function stepOf(hash: number): number {
+  return (Math.imul(hash, 0x85ebca77) >>> 22) | 1;
+}
+
 /**
  * Builds the filter from (hash, relative position) pairs, as an id section holds them; in
  * shared memory when `shared` (built on the sealing thread, used on the event loop).
@@ -28,12 +38,10 @@ export function buildIdFilter(pairs: Uint32Array, shared = false): IdFilter {
   for (let k = 0; k < pairs.length; k += 2) {
     const hash = pairs[k]!;
     const base = blockOf(hash, blocks);
-    let bits = Math.imul(hash, 0x9e3779b1) ^ (hash >>> 15);
-    const step = (Math.imul(hash, 0x85ebca77) >>> 22) | 1;
-    for (let j = 0; j < BITS_SET; j++, bits += step) {
-      const bit = bits & 511;
-      const w = base + (bit >>> 5);
-      words[w] = words[w]! | (1 << (bit & 31));
+    const step = stepOf(hash);
+    for (let j = 0, bits = firstBitOf(hash); j < BITS_SET; j++, bits += step) {
+      const w = base + ((bits & 511) >>> 5);
+      words[w] = words[w]! | (1 << (bits & 31));
     }
   }
   return words;
@@ -42,11 +50,9 @@ export function buildIdFilter(pairs: Uint32Array, shared = false): IdFilter {
 /** False when no id with this hash went into the filter; true when one may have. */
 export function mayHold(filter: IdFilter, hash: number): boolean {
   const base = blockOf(hash, filter.length / BLOCK_WORDS);
-  let bits = Math.imul(hash, 0x9e3779b1) ^ (hash >>> 15);
-  const step = (Math.imul(hash, 0x85ebca77) >>> 22) | 1;
-  for (let j = 0; j < BITS_SET; j++, bits += step) {
-    const bit = bits & 511;
-    if ((filter[base + (bit >>> 5)]! & (1 << (bit & 31))) === 0) return false;
+  const step = stepOf(hash);
+  for (let j = 0, bits = firstBitOf(hash); j < BITS_SET; j++, bits += step) {
+    if ((filter[base + ((bits & 511) >>> 5)]! & (1 << (bits & 31))) === 0) return false;
   }
   return true;
 }

@@ -157,8 +157,10 @@ export class Log {
       const segment = this.segments[s]!;
       if (segment.count === 0) continue;
       if (segment.lastPosition <= after) break;
-      for (const rel of idCandidates(segment, this.config, idHash)) {
-        const view = indexView(segment, this.config);
+      const rels = idCandidates(segment, this.config, idHash);
+      if (rels.length === 0) continue;
+      const view = indexView(segment, this.config);
+      for (const rel of rels) {
         const i = lowerBoundRel(view, rel);
         if (i >= view.count || view.relPosition(i) !== rel) continue;
         const record = readRecord(segment, view, i, this.config);

@@ -8,8 +8,8 @@ import { checkRecord, recordPosition } from '../format/record.js';
 import {
   decodeSegmentIndex,
   encodeSegmentIndex,
+  IndexKind,
   idPairsOf,
-  type KeyKind,
   lookupKey,
   type SealedIndex,
   sealedOffset,
@@ -210,16 +210,9 @@ export function idCandidates(
   }
   if (!mayHold(cached.filter, hash)) return EMPTY;
   const pairs = cached.pairs;
-  let lo = 0;
-  let hi = pairs.length / 2;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (pairs[mid * 2]! < hash) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo * 2 >= pairs.length || pairs[lo * 2] !== hash) return EMPTY;
+  const first = lowerBound(pairs.length / 2, (k) => pairs[2 * k]!, hash);
   const out: number[] = [];
-  for (let k = lo * 2; k < pairs.length && pairs[k] === hash; k += 2) out.push(pairs[k + 1]!);
+  for (let k = first * 2; k < pairs.length && pairs[k] === hash; k += 2) out.push(pairs[k + 1]!);
   return out;
 }
 
@@ -229,11 +222,16 @@ export interface IndexView {
   relPosition(i: number): number;
   offset(i: number): number;
   timestamp(i: number): number;
-  /** Relative positions that may hold `key` (exact for the active segment, by hash for sealed). */
-  candidates(kind: KeyKind, key: string, hash: number): readonly number[];
+  /**
+   * Relative positions that may hold `key` (exact for the active segment, by hash for sealed).
+   * Client ids go through idCandidates, which keeps their section apart in the cache.
+   */
+  candidates(kind: ChainKind, key: string, hash: number): readonly number[];
 }
 
 const EMPTY: readonly number[] = [];
+
+type ChainKind = typeof IndexKind.Entities | typeof IndexKind.Types;
 
 export function indexView(segment: Segment, ctx: SegmentContext): IndexView {
   const active = segment.active;
@@ -243,11 +241,10 @@ export function indexView(segment: Segment, ctx: SegmentContext): IndexView {
       relPosition: (i) => active.relPositions[i]!,
       offset: (i) => active.offsets[i]!,
       timestamp: (i) => active.timestamps[i]!,
-      candidates(kind, key, hash) {
-        if (kind === 3) return active.entity(key, segment.count);
-        if (kind === 4) return active.type(key, segment.count);
-        return active.ids.candidates(hash);
-      },
+      candidates: (kind, key) =>
+        kind === IndexKind.Entities
+          ? active.entity(key, segment.count)
+          : active.type(key, segment.count),
     };
   }
   const index = sealedIndexOf(segment, ctx);
