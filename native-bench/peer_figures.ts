@@ -8,6 +8,12 @@ function ours(figures: Figure[], name: string): number[] | null {
   return f === undefined ? null : [f.median];
 }
 
+/** The bare endpoint measured beside one of our figures (its median), if any. */
+function ceilingOf(figures: Figure[], name: string): number[] | null {
+  const f = figures.find((x) => x.name === name);
+  return f?.baseline === undefined ? null : [f.baseline.median];
+}
+
 export function comparePeers(figures: Figure[], peers: PeerResults): Figure[] {
   const out: Figure[] = [];
   const settings = {
@@ -54,6 +60,32 @@ export function comparePeers(figures: Figure[], peers: PeerResults): Figure[] {
         target: '>= 2x',
       }),
     );
+  }
+  // The bare endpoints against the same peers: the ratio a server that did no work of its own
+  // would reach over HTTP on this machine in this run. A target above it cannot be met here.
+  const ceilings: [string, string, number[] | undefined, string][] = [
+    [
+      'POST /events, 1 event, 64 conns',
+      'bare uWS endpoint vs Redis XADD always (ceiling)',
+      peers.xadd['always -P1'],
+      'Redis XADD always -P1',
+    ],
+    [
+      'GET query, 1 entity x 100 events',
+      'bare uWS answering the same bytes vs Redis XRANGE (ceiling)',
+      peers.xrange.length > 0 ? peers.xrange : undefined,
+      'Redis XRANGE COUNT 100',
+    ],
+  ];
+  for (const [name, label, theirs, peer] of ceilings) {
+    const bare = ceilingOf(figures, name);
+    if (bare !== null && theirs !== undefined) {
+      out.push(
+        figure('peers', label, 'req/s', bare, settings, {
+          baseline: { name: peer, samples: theirs },
+        }),
+      );
+    }
   }
   return out;
 }
