@@ -2,6 +2,7 @@
 import type { NatsResults } from './nats.js';
 import type { PeerResults } from './peers.js';
 import { type Figure, figure } from './report.js';
+import { DURABLE_BARE } from './server.js';
 
 function ours(figures: Figure[], name: string): number[] | null {
   const f = figures.find((x) => x.name === name);
@@ -86,6 +87,22 @@ export function comparePeers(figures: Figure[], peers: PeerResults): Figure[] {
         }),
       );
     }
+  }
+  const durable = ours(figures, DURABLE_BARE);
+  const always = peers.xadd['always -P1'];
+  if (durable !== null && always !== undefined) {
+    out.push(
+      figure(
+        'peers',
+        'bare durable uWS endpoint vs Redis XADD always (ceiling)',
+        'req/s',
+        durable,
+        settings,
+        {
+          baseline: { name: 'Redis XADD always -P1', samples: always },
+        },
+      ),
+    );
   }
   return out;
 }

@@ -12,6 +12,7 @@ import { type Figure, figure } from './report.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const serverMain = path.join(here, '..', 'server', 'cli', 'main.js');
 const SUITE = 'server';
+export const DURABLE_BARE = 'bare uWS endpoint, durable (write + fdatasync per group)';
 
 function eventBody(entity: string): string {
   const payload = payloadOf(250).toString();
@@ -131,6 +132,13 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
   };
 
   const bareSingle = await measure(p, () => bare(), single);
+  // The same bare endpoint answering only once each body is written and fdatasync has returned,
+  // with group commit: the most any durable server reaches here over HTTP.
+  const bareDurable = await measure(
+    p,
+    () => bare(['--durable', path.join(p.dir, 'bare-durable.bin')]),
+    single,
+  );
   const unchecked = { ALLSOURCE_AUTH_ENABLED: '0', ALLSOURCE_RATE_LIMIT_ENABLED: '0' };
   const [oursSingle, oursSingleUnchecked] = await measurePair(
     p,
@@ -210,6 +218,13 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
     figure(SUITE, 'POST /events, 1 event, 64 conns', 'req/s', rps(oursSingle), settings, {
       baseline: { name: 'bare uWS endpoint', samples: rps(bareSingle) },
       target: '>= 75% of bare',
+    }),
+    figure(SUITE, DURABLE_BARE, 'req/s', rps(bareDurable), settings, {
+      baseline: { name: 'bare uWS endpoint', samples: rps(bareSingle) },
+      target: 'context: the same endpoint waiting for the disk, the durable ceiling',
+    }),
+    figure(SUITE, 'POST /events vs the bare durable endpoint', 'req/s', rps(oursSingle), settings, {
+      baseline: { name: DURABLE_BARE, samples: rps(bareDurable) },
     }),
     figure(
       SUITE,
