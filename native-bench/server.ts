@@ -160,6 +160,11 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
     () => ours(p, 'batch-unchecked', unchecked),
     batchLoad,
   );
+  const bareDurableBatch = await measure(
+    p,
+    () => bare(['--durable', path.join(p.dir, 'bare-durable.bin')]),
+    batchLoad,
+  );
   const queryLoad = (port: number): Load => ({
     url: `http://127.0.0.1:${port}/api/v1/events/query?entity_id=entity-7`,
     method: 'GET',
@@ -247,6 +252,10 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
       rps(oursBatch).map((x) => x * 100),
       settings,
       {
+        baseline: {
+          name: 'bare durable endpoint, same bodies',
+          samples: rps(bareDurableBatch).map((x) => x * 100),
+        },
         target: '>= 469,000/s',
       },
     ),
