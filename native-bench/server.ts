@@ -134,11 +134,8 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
   const bareSingle = await measure(p, () => bare(), single);
   // The same bare endpoint answering only once each body is written and fdatasync has returned,
   // with group commit: the most any durable server reaches here over HTTP.
-  const bareDurable = await measure(
-    p,
-    () => bare(['--durable', path.join(p.dir, 'bare-durable.bin')]),
-    single,
-  );
+  const bareDurableChild = () => bare(['--durable', path.join(p.dir, 'bare-durable.bin')]);
+  const bareDurable = await measure(p, bareDurableChild, single);
   const unchecked = { ALLSOURCE_AUTH_ENABLED: '0', ALLSOURCE_RATE_LIMIT_ENABLED: '0' };
   const [oursSingle, oursSingleUnchecked] = await measurePair(
     p,
@@ -160,11 +157,7 @@ export async function runServerSuites(p: Params): Promise<Figure[]> {
     () => ours(p, 'batch-unchecked', unchecked),
     batchLoad,
   );
-  const bareDurableBatch = await measure(
-    p,
-    () => bare(['--durable', path.join(p.dir, 'bare-durable.bin')]),
-    batchLoad,
-  );
+  const bareDurableBatch = await measure(p, bareDurableChild, batchLoad);
   const queryLoad = (port: number): Load => ({
     url: `http://127.0.0.1:${port}/api/v1/events/query?entity_id=entity-7`,
     method: 'GET',
